@@ -1,0 +1,142 @@
+"""voice-api: serve (API + embedded workers, or API only when Redis is configured) and worker."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import click
+
+from server.auth.cli import keys
+from server.cli_models import models
+from server.settings import Settings
+
+log = logging.getLogger("voice_api")
+
+
+def _configure_logging(level: str) -> None:
+    from server.logging_setup import configure
+
+    configure(level, Settings().log_format)
+
+
+@click.group()
+@click.option("--log-level", default="info", show_default=True)
+def main(log_level: str) -> None:
+    """Voice API: self-hosted speech-to-text, text-to-speech and voice cloning."""
+    _configure_logging(log_level)
+    # pyannote.audio 4 sends telemetry by default; an on-prem server must not phone home.
+    os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (default: settings api.host)")
+@click.option("--port", default=None, type=int, help="Port (default: settings api.port)")
+def serve(host: str | None, port: int | None) -> None:
+    """Start the HTTP API. Without VOICE_API_REDIS_URL it also runs the workers in-process."""
+    import uvicorn
+
+    from server.http.app import create_app
+
+    settings = Settings()
+    _ensure_admin_key(settings)
+    app = create_app(settings)
+    mode = "distributed (Redis)" if settings.distributed else "embedded (single process)"
+    log.info("voice-api %s mode, data dir %s", mode, settings.storage.data_dir.resolve())
+    uvicorn.run(
+        app,
+        host=host or settings.api.host,
+        port=port or settings.api.port,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+    )
+
+
+def _ensure_admin_key(settings: Settings) -> None:
+    """First start with authentication on and no key: create an admin key and show it once.
+    It goes to the terminal, never to the log (logs must not contain keys)."""
+    if not settings.auth.enabled:
+        log.warning(
+            "AUTHENTICATION IS DISABLED (VOICE_API_AUTH__ENABLED=false): anyone who can reach this "
+            "server can use it. Use this only for local development."
+        )
+        return
+    from server.auth.keys import open_key_store
+
+    store = open_key_store(settings)
+    if store.count() == 0:
+        key, plaintext = store.create(owner="admin", plan="admin")
+        click.echo(
+            f"\nNo API keys existed, so an admin key was created (key id {key.key_id}).\n"
+            f"It is shown only this once; store it now:\n\n    {plaintext}\n\n"
+            "Create keys for your teams with: voice-api keys create --owner TEAM --plan pro\n",
+            err=True,
+        )
+
+
+@main.command()
+@click.option(
+    "--queues",
+    "-Q",
+    default="stt,tts,clone",
+    show_default=True,
+    help="Comma-separated queues this worker consumes (a GPU box may serve only some)",
+)
+@click.option(
+    "--concurrency", "-c", default=1, show_default=True, type=int, help="Worker processes; each loads its own models"
+)
+@click.option("--name", "-n", default="voice@%h", show_default=True)
+def worker(queues: str, concurrency: int, name: str) -> None:
+    """Run a Celery worker for the distributed mode (needs VOICE_API_REDIS_URL)."""
+    from server.dispatch.celery_app import RUN_TASK, create_celery, publish_options, queue_name
+    from server.dispatch.heartbeat import start_heartbeat
+    from server.domain.factory import open_task_leases, open_task_store, redis_client
+    from server.domain.leases import requeue_orphans
+    from server.worker.engines import describe
+
+    settings = Settings()
+    if not settings.redis_url:
+        raise click.UsageError("set VOICE_API_REDIS_URL to run a distributed worker")
+    app = create_celery(settings)
+    try:
+        queue_list = [queue_name(settings, q.strip()) for q in queues.split(",") if q.strip()]
+    except ValueError as exc:
+        raise click.BadParameter(f"queues are stt, tts and clone: {exc}") from exc
+    store, leases = open_task_store(settings), open_task_leases(settings)
+
+    def publish(task) -> None:
+        app.send_task(RUN_TASK, args=[task.id], **publish_options(settings, task.kind))
+
+    start_heartbeat(
+        redis_client(settings.redis_url),
+        settings.redis_prefix,
+        [q.removeprefix(settings.redis_prefix) for q in queue_list],
+        describe(settings),
+        settings.worker.heartbeat_s,
+        housekeeping=lambda: requeue_orphans(store, leases, publish, grace_s=settings.worker.lease_ttl_s),
+    )
+    app.worker_main(
+        [
+            "worker",
+            "--queues",
+            ",".join(queue_list),
+            "--concurrency",
+            str(concurrency),
+            "--hostname",
+            name,
+            "--loglevel",
+            logging.getLevelName(logging.getLogger().level),
+            "--pool",
+            "prefork",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
+
+
+main.add_command(keys)
+main.add_command(models)
+
+if __name__ == "__main__":
+    main()

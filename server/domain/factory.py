@@ -1,0 +1,69 @@
+"""Builds the task store and artifact store a process needs from its settings."""
+
+from __future__ import annotations
+
+from server.domain.artifacts import ArtifactStore
+from server.domain.task_store import TaskStore
+from server.settings import Settings
+
+
+def redis_client(url: str):
+    import redis
+
+    # Lazy: redis-py connects on the first command, never here. Short timeouts so a dead Redis
+    # turns into a quick 503 instead of a hung request.
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=15)
+
+
+def open_task_store(settings: Settings) -> TaskStore:
+    if settings.redis_url:
+        from server.domain.redis_store import RedisTaskStore
+
+        return RedisTaskStore(
+            redis_client(settings.redis_url),
+            prefix=settings.redis_prefix,
+            finished_ttl=int(settings.storage.task_ttl_hours * 3600),
+        )
+    from server.domain.sqlite_store import SqliteTaskStore
+
+    return SqliteTaskStore(settings.storage.sqlite_path)
+
+
+def open_artifacts(settings: Settings) -> ArtifactStore:
+    return ArtifactStore(settings.storage.artifacts)
+
+
+def open_usage_counter(settings: Settings):
+    if settings.redis_url:
+        from server.domain.usage import RedisUsageCounter
+
+        return RedisUsageCounter(redis_client(settings.redis_url), settings.redis_prefix)
+    from server.domain.usage import SqliteUsageCounter
+
+    return SqliteUsageCounter(settings.storage.sqlite_path)
+
+
+def open_voice_store(settings: Settings):
+    from model_store.voices import VoiceStore
+
+    return VoiceStore(settings.storage.models)
+
+
+def open_task_metrics(settings: Settings):
+    if settings.redis_url:
+        from server.domain.metrics import RedisTaskMetrics
+
+        return RedisTaskMetrics(redis_client(settings.redis_url), settings.redis_prefix)
+    from server.domain.metrics import MemoryTaskMetrics
+
+    return MemoryTaskMetrics()
+
+
+def open_task_leases(settings: Settings):
+    if settings.redis_url:
+        from server.domain.leases import RedisTaskLeases
+
+        return RedisTaskLeases(redis_client(settings.redis_url), settings.redis_prefix, settings.worker.lease_ttl_s)
+    from server.domain.leases import NoLeases
+
+    return NoLeases()

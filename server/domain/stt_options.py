@@ -1,0 +1,42 @@
+"""Options of an STT request, validated once at the API edge and stored with the task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from server.domain.form_options import FormOptions
+from server.services.languages import normalise_language
+
+MAX_SPEAKERS = 20
+
+
+class SttOptions(FormOptions):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    language: str | None = None
+    """ISO 639-1 code; omit to detect (multilingual models) or use the model's only language."""
+    diarize: bool = True
+    """Label speakers (SPEAKER_00, SPEAKER_01, … in order of first appearance)."""
+    num_speakers: int | None = Field(default=None, ge=1, le=MAX_SPEAKERS)
+    """Exact number of speakers, when known."""
+    min_speakers: int | None = Field(default=None, ge=1, le=MAX_SPEAKERS)
+    """Lower bound on the number of speakers."""
+    max_speakers: int | None = Field(default=None, ge=1, le=MAX_SPEAKERS)
+    """Upper bound on the number of speakers."""
+    word_timestamps: bool = False
+    """Include words with start, end, probability and speaker in each segment."""
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language(cls, value: Any) -> str | None:
+        return normalise_language(value) if isinstance(value, str) or value is None else value
+
+    @model_validator(mode="after")
+    def _speaker_bounds(self) -> SttOptions:
+        if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
+            raise ValueError("min_speakers must not exceed max_speakers")
+        if self.num_speakers and (self.min_speakers or self.max_speakers):
+            raise ValueError("give num_speakers, or min_speakers/max_speakers, not both")
+        return self

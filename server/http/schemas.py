@@ -1,0 +1,84 @@
+"""Response schemas of the /v1 API (they are what OpenAPI documents)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from server.domain.tasks import Task
+
+
+@dataclass
+class ErrorDetail:
+    code: str
+    message: str
+
+
+@dataclass
+class ErrorBody:
+    error: ErrorDetail
+
+
+@dataclass
+class TaskResponse:
+    task_id: str
+    status: str
+    progress: int
+    created_at: datetime
+    updated_at: datetime
+    error: ErrorDetail | None
+    result: dict[str, Any] | None
+
+    @staticmethod
+    def of(task: Task, include_result: bool = True) -> TaskResponse:
+        return TaskResponse(
+            task_id=task.id,
+            status=task.status.value,
+            progress=task.progress,
+            created_at=task.created_at,
+            updated_at=task.updated_at,
+            error=ErrorDetail(task.error.code, task.error.message) if task.error else None,
+            result=task.result if include_result else None,
+        )
+
+
+@dataclass
+class SttWord:
+    start: float
+    end: float
+    word: str
+    probability: float
+    speaker: str | None
+
+
+@dataclass
+class SttSegment:
+    id: int
+    start: float
+    end: float
+    text: str
+    speaker: str | None
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    words: list[SttWord] | None = None  # only with word_timestamps=true
+
+
+@dataclass
+class SttResult:
+    text: str
+    language: str
+    language_probability: float
+    duration: float
+    speakers: list[str]  # in order of first appearance
+    segments: list[SttSegment]
+
+
+@dataclass
+class HealthResponse:
+    status: str  # "ok" | "unavailable"
+    mode: str
+    queue: dict[str, Any]
+    workers: list[dict[str, Any]]
+    engines: dict[str, Any]

@@ -1,0 +1,58 @@
+"""Monthly quota charges made when a task is accepted, refunded if the submission fails."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from server.auth.quotas import QuotaStore
+from server.domain.errors import ServiceError
+
+
+class QuotaExceeded(ServiceError):
+    status = 429
+    code = "quota_exceeded"
+
+
+@contextlib.contextmanager
+def charged(quotas: QuotaStore, owner: str, plan, metric: str, amount: int) -> Iterator[None]:
+    """Consume `amount` of the owner's monthly `metric` for the duration of a submission."""
+    limit = plan.quota_limits().get(metric) if plan is not None else None
+    if plan is None or limit is None or amount <= 0:
+        yield
+        return
+    allowed, used = quotas.consume(owner, metric, amount, limit)
+    if not allowed:
+        raise QuotaExceeded(
+            f"this request needs {amount} {metric.replace('_', ' ')}; {used} of the {plan.name} plan's "
+            f"{limit} per month are used",
+            used=used,
+            limit=limit,
+        )
+    try:
+        yield
+    except BaseException:
+        quotas.refund(owner, metric, amount)
+        raise
+
+
+def upload_limit_bytes(api_limit_bytes: int, plan) -> int:
+    if plan is None or plan.max_upload_mb is None:
+        return api_limit_bytes
+    return min(api_limit_bytes, int(plan.max_upload_mb * 1_000_000))
+
+
+def audio_limit_seconds(server_limit_s: float, plan) -> float:
+    if plan is None or plan.max_audio_minutes is None:
+        return server_limit_s
+    return min(server_limit_s, plan.max_audio_minutes * 60)
+
+
+def too_many_tasks(plan, exc) -> QuotaExceeded:
+    return QuotaExceeded(
+        f"the {plan.name} plan allows {exc.limit} task(s) queued or running at once; {exc.active} are; "
+        "wait for one to finish",
+        code="too_many_tasks",
+        active=exc.active,
+        limit=exc.limit,
+    )

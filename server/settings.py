@@ -1,0 +1,171 @@
+"""One settings root, built at each entrypoint (CLI, tests) and passed down; never a global.
+
+Environment variables use the prefix VOICE_API_ and `__` between a section and its field, e.g.
+VOICE_API_REDIS_URL, VOICE_API_STT__MODEL=large-v3, VOICE_API_API__MAX_UPLOAD_MB=200.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from server.auth.plans import AuthSettings
+
+
+class ApiSettings(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    cors_origins: list[str] = []
+    """Origins allowed to call the API from a browser (CORS). Empty: CORS off."""
+    host: str = "127.0.0.1"
+    """Address the HTTP server binds to."""
+    port: int = 8000
+    """Port the HTTP server listens on."""
+    max_upload_mb: float = Field(default=100.0, gt=0)
+    """Largest accepted upload, checked while the body streams in (413 beyond it)."""
+    max_json_kb: int = Field(default=256, gt=0)
+    """Largest accepted JSON request body."""
+
+
+class StorageSettings(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    data_dir: Path = Path("./data")
+    """Root for task state (embedded mode), artifacts and the model store. Shared by API and
+    workers in distributed mode (a common volume)."""
+    model_store_dir: Path | None = None
+    """Model store directory; default `<data_dir>/models`. Mount it read-only in production."""
+    task_ttl_hours: float = Field(default=168.0, gt=0)
+    """Finished tasks and their artifacts are deleted this long after they finish."""
+    janitor_interval_s: float = Field(default=600.0, gt=0)
+    """How often expired tasks and artifacts are swept."""
+
+    @property
+    def models(self) -> Path:
+        return self.model_store_dir or self.data_dir / "models"
+
+    @property
+    def artifacts(self) -> Path:
+        return self.data_dir / "artifacts"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "tasks.sqlite3"
+
+
+class SttSettings(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    engine: str = "faster-whisper"
+    """Speech-to-text engine."""
+    model: str = "tiny.en"
+    """A built-in name (tiny.en, base), a model installed in `<model store>/whisper/<name>`, or a
+    path to a CTranslate2 Whisper directory. Never downloaded."""
+    device: str = "cpu"
+    """cpu, cuda or auto."""
+    compute_type: str = "int8"
+    """CTranslate2 compute type (int8 on CPU; float16 or int8_float16 on GPU)."""
+    cpu_threads: int = 0
+    """Threads per transcription on CPU; 0 lets CTranslate2 choose."""
+    beam_size: int = Field(default=5, ge=1, le=10)
+    """Beam width for decoding."""
+    max_duration_s: float = Field(default=4 * 3600.0, gt=0)
+    """Longest accepted audio (checked from the container before enqueueing when possible)."""
+
+
+class DiarizationSettings(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    engine: str = "auto"
+    """auto (pyannote when its pipeline is in the model store, else builtin), builtin (Silero VAD +
+    Resemblyzer + clustering, CPU, weights shipped in PyPI packages) or pyannote."""
+    pipeline: str = "speaker-diarization-community-1"
+    """pyannote pipeline: a directory name under `<model store>/pyannote/`, or a path."""
+    device: str = "cpu"
+    """Device for the pyannote pipeline: cpu, cuda, cuda:N or auto."""
+
+
+class TtsSettings(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    default_voice: str = "en_US-joe-medium"
+    """Voice used when a request names no `model_ids`."""
+    max_characters: int = Field(default=5000, ge=1)
+    """Per-call cap on spoken characters (markers and cues do not count); 413 beyond it."""
+    max_chunk_characters: int = Field(default=250, ge=40)
+    """Longest piece of text synthesised in one engine call; longer text is split at sentences."""
+    max_voices: int = Field(default=10, ge=1)
+    """Most `model_ids` in one request."""
+    xtts_checkpoint: str = "XTTS-v2"
+    """XTTS v2 checkpoint: a directory name under `<model store>/xtts/`, or a path. When present, its
+    built-in speakers become voices (`xtts:<name>`) and clones get XTTS conditioning."""
+    device: str = "cpu"
+    """Device for XTTS: cpu, cuda or auto (Piper runs on the CPU)."""
+
+
+class CloneSettings(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    min_speech_s: float = Field(default=10.0, gt=0)
+    """Least speech (after voice activity detection) a reference clip must contain."""
+    max_audio_s: float = Field(default=120.0, gt=0)
+    """Longest reference clip accepted (checked from the container before anything is decoded)."""
+
+
+class WorkerSettings(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    embedded_concurrency: int = Field(default=1, ge=1)
+    """Worker threads inside `voice-api serve` (embedded mode)."""
+    max_attempts: int = Field(default=2, ge=1)
+    """A task interrupted by a crash is retried until it has been started this many times."""
+    task_time_limit_s: float = Field(default=3600.0, gt=0)
+    """Hard limit for one task; past it the task fails with code=timeout."""
+    model_idle_ttl_s: float = Field(default=600.0, gt=0)
+    """Loaded models are unloaded after this long unused."""
+    model_memory_budget_mb: float | None = Field(default=None, gt=0)
+    """Most memory a worker process gives to loaded models (sized by their weights); least recently
+    used models are unloaded to make room. Unset: no budget. Set it on GPU workers to the card's
+    memory minus headroom for activations."""
+    heartbeat_s: float = Field(default=10.0, gt=0)
+    """How often a distributed worker announces its queues and engines in Redis, and looks for
+    tasks whose runner died (their lease lapsed) to put back in the queue."""
+    lease_ttl_s: float = Field(default=30.0, gt=1)
+    """A running task's lease lasts this long unless renewed (every third of it): the time after
+    which a task whose worker died is taken over by another worker."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="VOICE_API_",
+        env_nested_delimiter="__",
+        env_file=None,
+        extra="ignore",
+        use_attribute_docstrings=True,
+    )
+
+    redis_url: str | None = None
+    """Set it to run distributed: tasks go to Celery queues on this Redis and task state lives
+    there. Unset: embedded mode (SQLite + in-process workers)."""
+    redis_prefix: str = "voice:"
+    """Prefix of every Redis key this server writes."""
+    log_format: str = "text"
+    """text, or json (one object per line with time, level, logger, message and task_id when known)."""
+    api: ApiSettings = ApiSettings()
+    storage: StorageSettings = StorageSettings()
+    stt: SttSettings = SttSettings()
+    diarization: DiarizationSettings = DiarizationSettings()
+    tts: TtsSettings = TtsSettings()
+    clone: CloneSettings = CloneSettings()
+    auth: AuthSettings = AuthSettings()
+    worker: WorkerSettings = WorkerSettings()
+
+    @property
+    def distributed(self) -> bool:
+        return bool(self.redis_url)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.api.max_upload_mb * 1_000_000)

@@ -1,0 +1,57 @@
+"""Everything a worker process needs to run tasks, created once per process and reused."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engines.model_cache import ModelCache
+from server.domain.artifacts import ArtifactStore
+from server.domain.factory import (
+    open_artifacts,
+    open_task_leases,
+    open_task_metrics,
+    open_task_store,
+    open_usage_counter,
+    open_voice_store,
+)
+from server.domain.metrics import TaskMetrics
+from server.domain.task_store import TaskStore
+from server.settings import Settings
+from server.worker.engines import EngineRegistry
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    store: TaskStore
+    artifacts: ArtifactStore
+    cache: ModelCache
+    metrics: TaskMetrics
+    engines: EngineRegistry = field(init=False)
+    usage: object = field(init=False)
+    voices: object = field(init=False)
+    leases: object = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.engines = EngineRegistry(self.settings, self.cache)
+        self.leases = open_task_leases(self.settings)
+        self.usage = open_usage_counter(self.settings)
+        self.voices = open_voice_store(self.settings)
+
+    @staticmethod
+    def build(
+        settings: Settings,
+        store: TaskStore | None = None,
+        artifacts: ArtifactStore | None = None,
+        metrics: TaskMetrics | None = None,
+    ) -> WorkerContext:
+        return WorkerContext(
+            settings=settings,
+            store=store or open_task_store(settings),
+            artifacts=artifacts or open_artifacts(settings),
+            metrics=metrics or open_task_metrics(settings),
+            cache=ModelCache(
+                idle_ttl=settings.worker.model_idle_ttl_s,
+                budget_bytes=int(budget * 2**20) if (budget := settings.worker.model_memory_budget_mb) else None,
+            ),
+        )

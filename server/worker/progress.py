@@ -1,0 +1,56 @@
+"""Turns an engine's progress(completed, total) into the task's 0-100 progress.
+
+Writes only when the integer percentage moves, so a chatty engine costs a handful of store writes.
+It is also the cooperative deadline check: an engine that reports progress past the task's time
+limit is stopped with TaskTimeout (in-process threads cannot be killed from outside).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from server.domain.errors import ServiceError
+from server.domain.task_store import TaskStore
+
+log = logging.getLogger(__name__)
+
+
+class TaskTimeout(ServiceError):
+    status = 504
+    code = "timeout"
+
+
+class ProgressReporter:
+    def __init__(self, store: TaskStore, task_id: str, time_limit_s: float | None = None) -> None:
+        self._store = store
+        self._task_id = task_id
+        self._last = 0
+        self._deadline = time.monotonic() + time_limit_s if time_limit_s else None
+        self._time_limit_s = time_limit_s
+
+    def deadline_passed(self) -> bool:
+        return self._deadline is not None and time.monotonic() > self._deadline
+
+    def check_deadline(self) -> None:
+        if self.deadline_passed():
+            raise TaskTimeout(f"the task exceeded its {self._time_limit_s:.0f} s time limit")
+
+    def set(self, percent: float) -> None:
+        self.check_deadline()
+        value = int(percent)
+        if value > self._last:
+            self._last = value
+            try:
+                self._store.set_progress(self._task_id, value)
+            except Exception as exc:  # progress is advisory: a store blip must not kill the work
+                log.warning("task %s: progress not recorded (%s)", self._task_id, exc)
+
+    def span(self, low: float, high: float):
+        """A progress(completed, total) callback mapped onto [low, high] percent."""
+
+        def callback(completed: float, total: float) -> None:
+            fraction = 0.0 if total <= 0 else min(max(completed / total, 0.0), 1.0)
+            self.set(low + (high - low) * fraction)
+
+        return callback
