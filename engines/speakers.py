@@ -1,0 +1,89 @@
+"""Puts diarization and transcription together: who said each segment, and each word.
+
+Rules (engine-agnostic, shared by every STT and diarization engine):
+  * a word gets the speaker whose turns overlap it most; a word that overlaps no turn takes the
+    nearest turn's speaker (diarization VAD and Whisper's word times rarely agree to the ms);
+  * with words, a segment is split where the speaker changes, so each segment has one speaker;
+  * without words, a segment gets the speaker that overlaps it most.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+
+from engines.types import Segment, SpeakerTurn, Transcript, Word
+
+
+class _Turns:
+    def __init__(self, turns: list[SpeakerTurn]) -> None:
+        self.turns = sorted(turns, key=lambda t: t.start)
+        self.starts = [t.start for t in self.turns]
+        # longest turn bounds how far back an overlapping turn can start: keeps lookups O(log n + k)
+        self.longest = max((t.end - t.start for t in self.turns), default=0.0)
+
+    def speaker_for(self, start: float, end: float) -> str | None:
+        if not self.turns:
+            return None
+        overlap: dict[str, float] = defaultdict(float)
+        lo = bisect.bisect_left(self.starts, start - self.longest)
+        hi = bisect.bisect_right(self.starts, end)
+        for turn in self.turns[lo:hi]:
+            shared = min(end, turn.end) - max(start, turn.start)
+            if shared > 0:
+                overlap[turn.speaker] += shared
+        if overlap:
+            return max(overlap.items(), key=lambda item: item[1])[0]
+        return self._nearest(start, end)
+
+    def _nearest(self, start: float, end: float) -> str:
+        middle = (start + end) / 2
+        index = bisect.bisect_left(self.starts, middle)
+        candidates = self.turns[max(0, index - 2) : index + 2]
+        return min(candidates, key=lambda t: max(t.start - middle, middle - t.end, 0.0)).speaker
+
+
+def assign_speakers(transcript: Transcript, turns: list[SpeakerTurn]) -> Transcript:
+    """Return the transcript with speakers on segments (and words), split at speaker changes."""
+    index = _Turns(turns)
+    if not index.turns:
+        return transcript
+    segments: list[Segment] = []
+    for segment in transcript.segments:
+        if not segment.words:
+            segment.speaker = index.speaker_for(segment.start, segment.end)
+            segments.append(segment)
+            continue
+        for word in segment.words:
+            word.speaker = index.speaker_for(word.start, word.end)
+        segments.extend(_split_by_speaker(segment))
+    for position, segment in enumerate(segments):
+        segment.id = position
+    transcript.segments = segments
+    return transcript
+
+
+def _split_by_speaker(segment: Segment) -> list[Segment]:
+    runs: list[list[Word]] = []
+    for word in segment.words:
+        if runs and runs[-1][-1].speaker == word.speaker:
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+    if len(runs) == 1:
+        segment.speaker = runs[0][0].speaker
+        return [segment]
+    return [
+        Segment(
+            id=segment.id,
+            start=round(run[0].start, 3),
+            end=round(run[-1].end, 3),
+            text="".join(w.word for w in run).strip(),
+            avg_logprob=segment.avg_logprob,
+            no_speech_prob=segment.no_speech_prob,
+            compression_ratio=segment.compression_ratio,
+            words=run,
+            speaker=run[0].speaker,
+        )
+        for run in runs
+    ]
