@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+# Set before anything imports pyannote: its telemetry is on by default, and tests must stay offline.
+os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from server.settings import Settings  # noqa: E402
+
+REDIS_URL = os.environ.get("VOICE_API_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def settings_in(data_dir: Path, **overrides) -> Settings:
+    """Settings rooted in `data_dir`; keyword arguments override sections."""
+    storage = {"data_dir": data_dir, **overrides.pop("storage", {})}
+    # Most tests are about one capability, not about keys: they run as the local owner.
+    # tests/api/test_auth.py and the end-to-end tests run with authentication on.
+    auth = {"enabled": False, **overrides.pop("auth", {})}
+    return Settings(storage=storage, auth=auth, **overrides)
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings rooted in a fresh data dir; keyword arguments override sections."""
+    return lambda **overrides: settings_in(tmp_path / "data", **overrides)
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A real Redis (CI starts one); each test gets its own key prefix and cleans it up."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.fail(f"Redis is not reachable at {REDIS_URL}; scripts/test.sh starts one")
+    yield REDIS_URL
+    client.close()
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    import redis
+
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    # Kombu names its exchange bindings after the queue, outside our prefix.
+    for pattern in (f"{prefix}*", f"_kombu.binding*.{prefix}*"):
+        for key in client.scan_iter(match=pattern):
+            client.delete(key)
+    client.close()
+
+
+def sqlite_or_redis(request, make_sqlite: Callable[[], object], make_redis: Callable[[object, str], object]):
+    """For fixtures parametrized over ["sqlite", "redis"]: every store runs the same tests on both."""
+    if request.param == "sqlite":
+        return make_sqlite()
+    import redis
+
+    client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+    return make_redis(client, request.getfixturevalue("redis_prefix"))
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 60.0, interval: float = 0.1):
+    """Poll until predicate() is truthy; return its value. Fails the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout} s")

@@ -1,0 +1,103 @@
+"""Run the project's real entrypoints (`voice-api serve`, `voice-api worker`) as subprocesses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+VOICE_API = [sys.executable, "-m", "server.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def project_env(**settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VOICE_API_")}
+    env.update(settings)
+    env.setdefault("PYANNOTE_METRICS_ENABLED", "false")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class Process:
+    """A child process whose output goes to a log file, shown when a test fails."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            args,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parents[2],
+            start_new_session=True,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to clean up, as in a crash or an OOM kill."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        self._log.close()
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+
+class ServeProcess(Process):
+    def __init__(self, env: dict[str, str], log_path: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        super().__init__([*VOICE_API, "serve", "--port", str(self.port)], env, log_path)
+
+    def wait_healthy(self, timeout: float = 60.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"voice-api serve exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                response = httpx.get(f"{self.base_url}/v1/health", timeout=2)
+                if response.status_code == 200:
+                    return response.json()
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"voice-api serve not healthy within {timeout} s:\n{self.log()}")
+
+
+class WorkerProcess(Process):
+    def __init__(self, env: dict[str, str], log_path: Path, queues: str = "stt,tts,clone") -> None:
+        super().__init__([*VOICE_API, "worker", "--queues", queues, "--concurrency", "1"], env, log_path)
+
+
+def poll_finished(client: httpx.Client, route: str, interval: float = 0.05, timeout: float = 600) -> dict:
+    """Poll a task route until it succeeds or fails; raise on failure or timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(route).json()
+        if body["status"] == "succeeded":
+            return body
+        if body["status"] == "failed":
+            raise RuntimeError(f"{route} failed: {body['error']}")
+        time.sleep(interval)
+    raise TimeoutError(route)
