@@ -1,7 +1,7 @@
 """Benchmark of the built-in voice match (engines/cloning/voice_match.py).
 
-    .venv/bin/python scripts/bench_clone.py            # ~45 s on 2 CPU cores
-    .venv/bin/python scripts/bench_clone.py --no-wer   # skip the tiny.en round trip
+    .venv/bin/python -m scripts.bench_clone            # ~45 s on 2 CPU cores
+    .venv/bin/python -m scripts.bench_clone --no-wer   # skip the tiny.en round trip
 
 Targets: the two real speakers of pyannote's sample.wav (solo speech from sample.rttm, overlaps
 removed: first 65 % = reference, 6.4-6.9 s; the rest held out, 3.5-3.7 s; phone band) and four
@@ -70,10 +70,8 @@ os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from engines.types import SAMPLE_RATE as SR  # noqa: E402
-from tests.support.sentences import HELD_OUT_SENTENCES  # noqa: E402
+from engines.types import SAMPLE_RATE as SR
+from tests.support.sentences import HELD_OUT_SENTENCES
 
 # Spoken by joe (plain and matched) and transcribed.
 TEST_SENTENCES = HELD_OUT_SENTENCES

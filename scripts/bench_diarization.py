@@ -1,7 +1,7 @@
 """Benchmark of the built-in diarizer (engines/diarization): DER, speaker count, RTF, peak RSS.
 
-    PYANNOTE_METRICS_ENABLED=false .venv/bin/python scripts/bench_diarization.py [--variants]
-    PYANNOTE_METRICS_ENABLED=false .venv/bin/python scripts/bench_diarization.py --only-long --long-minutes 60
+    PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.bench_diarization [--variants]
+    PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.bench_diarization --only-long --long-minutes 60
 
 DER: pyannote.metrics DiarizationErrorRate(collar=0.25, skip_overlap=False). Inputs are built here
 from sample.wav (pyannote.audio's 30 s telephone call, two women, reference sample.rttm) and,
@@ -81,7 +81,6 @@ import argparse
 import importlib.util
 import os
 import resource
-import sys
 import time
 from pathlib import Path
 
@@ -89,10 +88,8 @@ os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")  # pyannote's telemet
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from engines.types import SAMPLE_RATE as SR  # noqa: E402
-from engines.types import DiarizationRequest  # noqa: E402
+from engines.types import SAMPLE_RATE as SR
+from engines.types import DiarizationRequest
 
 Turns = list[tuple[float, float, str]]
 
