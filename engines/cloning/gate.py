@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engines.diarization.vad import VadParams
+from engines.diarization.vad import speech_regions as regions_from_probs
 from engines.types import SAMPLE_RATE, DiarizationRequest, Diarizer, EngineError
 
 
@@ -73,11 +75,7 @@ class PoorQuality(CloneRejected):
 
 @dataclass(frozen=True)
 class GateConfig:
-    # Silero VAD, as the built-in diarizer runs it
-    vad_threshold: float = 0.5
-    vad_min_speech_s: float = 0.25
-    vad_min_silence_s: float = 0.1
-    vad_pad_s: float = 0.03
+    vad: VadParams = field(default_factory=VadParams)  # Silero VAD, as the built-in diarizer runs it
     no_speech_s: float = 1.0  # less VAD speech than this is "no speech", not "too short"
     # clipping: share of active samples (chunks within active_db of the loudest) near the peak
     clip_level: float = 0.98  # "near full scale" = within 2 % of the clip's own peak
@@ -137,14 +135,9 @@ def vad_model():
 
 def speech_regions(audio: np.ndarray, config: GateConfig | None = None) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """(Silero chunk probabilities, speech regions as (start, end) samples) of 16 kHz audio."""
-    from engines.diarization.features import speech_regions as regions_from_probs
-
     cfg = config or GateConfig()
     probs = vad_model().probabilities(audio)
-    regions = regions_from_probs(
-        probs, audio.size, cfg.vad_threshold, cfg.vad_min_speech_s, cfg.vad_min_silence_s, cfg.vad_pad_s
-    )
-    return probs, regions
+    return probs, regions_from_probs(probs, audio.size, cfg.vad)
 
 
 def analyse_reference(

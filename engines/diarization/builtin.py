@@ -12,10 +12,11 @@ Heavy imports (torch, onnxruntime, scipy) happen on first use, not when this mod
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from engines.diarization.vad import VadParams, speech_regions
 from engines.types import (
     SAMPLE_RATE,
     DiarizationRequest,
@@ -28,11 +29,7 @@ _FRAME_S = 0.01  # resolution of the output turns
 
 @dataclass(frozen=True)
 class BuiltinDiarizerConfig:
-    # Voice activity (Silero): speech starts at p >= vad_threshold, ends after min_silence_s below it.
-    vad_threshold: float = 0.5
-    min_speech_s: float = 0.25
-    min_silence_s: float = 0.1
-    speech_pad_s: float = 0.03
+    vad: VadParams = field(default_factory=VadParams)  # voice activity (Silero)
     # Speaker embedding windows. 1.0 s / 0.25 s hop separated the fast exchanges of sample.wav
     # better than 1.5 s / 0.75 s (fewer windows straddling two speakers); regions shorter than
     # window_s but at least min_window_s get one window of their own length.
@@ -99,12 +96,7 @@ class BuiltinDiarizer:
             report(1.0)
             return []
         vad, encoder = self._models()
-        from engines.diarization.features import speech_regions
-
-        probs = vad.probabilities(audio)
-        regions = speech_regions(
-            probs, audio.size, cfg.vad_threshold, cfg.min_speech_s, cfg.min_silence_s, cfg.speech_pad_s
-        )
+        regions = speech_regions(vad.probabilities(audio), audio.size, cfg.vad)
         report(0.1)
         starts, lengths = _windows(regions, cfg)
         if starts.size == 0:

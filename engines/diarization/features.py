@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engines.diarization.vad import VAD_CHUNK
 from engines.types import SAMPLE_RATE, EngineUnavailable
 
-VAD_CHUNK = 512  # samples per Silero VAD decision at 16 kHz (32 ms)
 MEL_HOP = 160  # Resemblyzer's mel frames: 25 ms window, 10 ms step, 40 bands
 MEL_FFT = 400
 MEL_BANDS = 40
@@ -114,45 +114,6 @@ class SileroVad:
 
 
 _CONTEXT = 64  # samples of the previous chunk the ONNX model expects in front of each chunk
-
-
-def speech_regions(
-    probs: np.ndarray, n_samples: int, threshold: float, min_speech_s: float, min_silence_s: float, pad_s: float
-) -> list[tuple[int, int]]:
-    """Chunk probabilities -> [(start_sample, end_sample)].
-
-    Silero's own rule: speech starts at p >= threshold and ends when p stays below
-    threshold - 0.15 for min_silence_s; regions shorter than min_speech_s are dropped, the rest
-    padded by pad_s (without crossing into the neighbour).
-    """
-    hop = VAD_CHUNK / SAMPLE_RATE
-    low = max(threshold - 0.15, 0.01)
-    regions: list[list[float]] = []
-    start, silent_since = None, None
-    for i, p in enumerate(probs):
-        t = i * hop
-        if start is None:
-            if p >= threshold:
-                start, silent_since = t, None
-            continue
-        if p >= threshold:
-            silent_since = None
-        elif p < low:
-            silent_since = t if silent_since is None else silent_since
-            if t - silent_since >= min_silence_s:
-                regions.append([start, silent_since])
-                start, silent_since = None, None
-    if start is not None:
-        regions.append([start, n_samples / SAMPLE_RATE if silent_since is None else silent_since])
-    regions = [r for r in regions if r[1] - r[0] >= min_speech_s]
-    for a, b in zip(regions, regions[1:], strict=False):
-        pad = min(pad_s, (b[0] - a[1]) / 2)
-        a[1] += pad
-        b[0] -= pad
-    if regions:
-        regions[0][0] -= pad_s
-        regions[-1][1] += pad_s
-    return [(max(0, round(a * SAMPLE_RATE)), min(n_samples, round(b * SAMPLE_RATE))) for a, b in regions]
 
 
 def _slaney_mel_filterbank(sr: int = SAMPLE_RATE, n_fft: int = MEL_FFT, n_mels: int = MEL_BANDS) -> np.ndarray:
