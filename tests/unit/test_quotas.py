@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -11,6 +10,7 @@ from server.auth.plans import DEFAULT_PLANS, AuthSettings
 from server.auth.quotas import RedisQuotaStore, SqliteQuotaStore, month_of
 from tests.conftest import sqlite_or_redis
 from tests.support.clock import FakeClock
+from tests.support.concurrency import race
 
 
 @pytest.fixture
@@ -84,23 +84,16 @@ def test_bad_arguments(store):
 
 def test_concurrent_consumers_never_overshoot(store):
     limit, threads, attempts = 50, 8, 20
-    barrier = threading.Barrier(threads)
-    granted: list[bool] = []
-    lock = threading.Lock()
 
-    def worker():
-        barrier.wait()
+    def consumer(_: int) -> list[bool]:
+        granted = []
         for _ in range(attempts):
             allowed, used = store.consume("alice", "clones", 1, limit=limit)
             assert used <= limit
-            with lock:
-                granted.append(allowed)
+            granted.append(allowed)
+        return granted
 
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
+    granted = [allowed for per_thread in race(consumer, threads) for allowed in per_thread]
     assert len(granted) == threads * attempts and sum(granted) == limit
     assert store.usage("alice")["clones"] == limit
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import random
-import threading
 import time
 
 import pytest
 
 from server.auth.ratelimit import MemoryRateLimiter, RateLimitDecision, RedisRateLimiter
 from tests.support.clock import FakeClock
+from tests.support.concurrency import race
 
 PERIOD = 2.0
 LIMIT = 4  # one request comes back every PERIOD / LIMIT = 0.5 s
@@ -29,22 +29,11 @@ def make_limiter(request):
 def test_exactly_limit_of_concurrent_requests_succeed(make_limiter):
     limiter = make_limiter(period=3600)  # nothing refills while the threads run
     limit, threads = 25, 16
-    barrier = threading.Barrier(threads)
-    results: list[bool] = []
-    lock = threading.Lock()
 
-    def worker():
-        barrier.wait()
-        for _ in range(5):
-            allowed = limiter.hit("alice", limit).allowed
-            with lock:
-                results.append(allowed)
+    def client(_: int) -> list[bool]:
+        return [limiter.hit("alice", limit).allowed for _ in range(5)]
 
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
+    results = [allowed for per_thread in race(client, threads) for allowed in per_thread]
     assert len(results) == 80 and sum(results) == limit
     assert limiter.peek("alice", limit).remaining == 0
 

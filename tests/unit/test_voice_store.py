@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from model_store.voices import META, VoiceModel, VoiceStore, is_valid_id
+from tests.support.concurrency import race
 
 
 def make_model(store: VoiceStore, **changes) -> VoiceModel:
@@ -226,22 +227,15 @@ def test_concurrent_creates_do_not_clash(store):
 
 def test_racing_creates_of_one_id_publish_exactly_one(store):
     model = make_model(store)
-    outcomes: list[str] = []
-    barrier = threading.Barrier(8)
 
-    def create(i):
-        barrier.wait()
+    def create(i: int) -> str:
         try:
             store.create(model, {"who": str(i).encode()})
-            outcomes.append("ok")
+            return "ok"
         except FileExistsError:
-            outcomes.append("exists")
+            return "exists"
 
-    threads = [threading.Thread(target=create, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = race(create, 8)
     assert sorted(outcomes) == ["exists"] * 7 + ["ok"]
     assert store.list() == [model] and leftovers(store) == []
 
