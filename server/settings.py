@@ -103,6 +103,9 @@ class TtsSettings(BaseModel):
     built-in speakers become voices (`xtts:<name>`) and clones get XTTS conditioning."""
     device: str = "cpu"
     """Device for XTTS: cpu, cuda or auto (Piper runs on the CPU)."""
+    deterministic: bool = False
+    """Synthesise Piper voices without sampling noise, so the same text gives the same audio on
+    every run (flatter intonation). For tests and reproducible renders."""
 
 
 class CloneSettings(BaseModel):

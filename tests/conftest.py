@@ -23,7 +23,10 @@ def settings_in(data_dir: Path, **overrides) -> Settings:
     # Most tests are about one capability, not about keys: they run as the local owner.
     # tests/api/test_auth.py and the end-to-end tests run with authentication on.
     auth = {"enabled": False, **overrides.pop("auth", {})}
-    return Settings(storage=storage, auth=auth, **overrides)
+    # Tests judge synthesised audio by measuring it: with Piper's sampling noise every run would
+    # hear different audio, and a bound would hold only with some probability (see docs/testing.md).
+    tts = {"deterministic": True, **overrides.pop("tts", {})}
+    return Settings(storage=storage, auth=auth, tts=tts, **overrides)
 
 
 @pytest.fixture

@@ -94,12 +94,17 @@ class PiperSynthesizer:
         cache: ModelCache | None = None,
         include_bundled: bool = True,
         threads: int = 0,
+        deterministic: bool = False,
     ) -> None:
         self._voices_dir = Path(voices_dir) if voices_dir is not None else None
         self._include_bundled = include_bundled
         self._cache = cache if cache is not None else ModelCache(idle_ttl=float("inf"))
         self._threads = threads  # onnxruntime intra-op threads; 0 = its default (all cores)
         self._files: dict[str, _VoiceFiles] | None = None
+        # Piper's VITS graph draws its own noise (RandomNormalLike, unseedable per call): with both
+        # noise scales at 0 the same text gives the same samples on every run. Flatter intonation;
+        # meant for tests and reproducible renders, not for listeners.
+        self._deterministic = deterministic
 
     # -- discovery ------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -160,6 +165,8 @@ class PiperSynthesizer:
         vf = self._lookup(request.voice_id)
         piper_voice = self.load(request.voice_id)
         length_scale, noise_scale, noise_w = vf.defaults
+        if self._deterministic:
+            noise_scale = noise_w = 0.0
         speed = min(max(request.speed, 0.25), 4.0)
         rel, stretch = _length_plan(speed)
         syn = SynthesisConfig(

@@ -92,7 +92,11 @@ class EngineRegistry:
             if self._piper is None:
                 from engines.tts.piper_engine import PiperSynthesizer
 
-                self._piper = PiperSynthesizer(voices_dir=piper_voices_dir(self._settings), cache=self._cache)
+                self._piper = PiperSynthesizer(
+                    voices_dir=piper_voices_dir(self._settings),
+                    cache=self._cache,
+                    deterministic=self._settings.tts.deterministic,
+                )
             return self._piper
 
     def _build_diarizer(self) -> Diarizer:

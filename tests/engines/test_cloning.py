@@ -50,7 +50,7 @@ TEST_TEXT = HELD_OUT_SENTENCES[:8]
 def synth():
     from engines.tts.piper_engine import PiperSynthesizer
 
-    return PiperSynthesizer()
+    return PiperSynthesizer(deterministic=True)
 
 
 @pytest.fixture(scope="module")

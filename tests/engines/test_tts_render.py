@@ -25,7 +25,7 @@ TEXT = "I never expected to see you here today. We should talk about the plan be
 
 @pytest.fixture(scope="module")
 def synth():
-    return PiperSynthesizer()
+    return PiperSynthesizer(deterministic=True)
 
 
 @pytest.fixture(scope="module")

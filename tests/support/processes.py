@@ -25,6 +25,8 @@ def project_env(**settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOICE_API_")}
     env.update(settings)
     env.setdefault("PYANNOTE_METRICS_ENABLED", "false")
+    # Same audio on every run (see tests/conftest.py); a test of the default path sets it "false".
+    env.setdefault("VOICE_API_TTS__DETERMINISTIC", "true")
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
