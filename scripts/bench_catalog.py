@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from model_store.voices import VoiceModel, VoiceStore
-from tests.support.processes import ServeProcess, project_env
+from tests.support.processes import ServeProcess, user_env
 
 WORDS = ["calm", "bright", "deep", "warm", "narrator", "anchor", "teacher", "storyteller", "host", "voice"]
 
@@ -56,7 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data_dir:
         fill(VoiceStore(Path(data_dir) / "models"), args.voices)
-        env = project_env(VOICE_API_STORAGE__DATA_DIR=data_dir, VOICE_API_AUTH__ENABLED="false")
+        env = user_env(VOICE_API_STORAGE__DATA_DIR=data_dir, VOICE_API_AUTH__ENABLED="false")
         server = ServeProcess(env, Path(data_dir) / "serve.log")
         try:
             server.wait_healthy()

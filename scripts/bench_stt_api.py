@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.audio import sample_wav
-from tests.support.processes import ServeProcess, poll_finished, project_env
+from tests.support.processes import ServeProcess, poll_finished, user_env
 
 
 def faster_whisper_alone(audio: Path, runs: int) -> tuple[float, list[float]]:
@@ -47,7 +47,7 @@ def faster_whisper_alone(audio: Path, runs: int) -> tuple[float, list[float]]:
 
 def through_api(audio: Path, runs: int, poll: float, fields: dict) -> tuple[float, list[float]]:
     with tempfile.TemporaryDirectory() as data_dir:
-        env = project_env(VOICE_API_STORAGE__DATA_DIR=data_dir, VOICE_API_AUTH__ENABLED="false")
+        env = user_env(VOICE_API_STORAGE__DATA_DIR=data_dir, VOICE_API_AUTH__ENABLED="false")
         server = ServeProcess(env, Path(data_dir) / "serve.log")
         try:
             server.wait_healthy()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.processes import ServeProcess, poll_finished, project_env
+from tests.support.processes import ServeProcess, poll_finished, user_env
 
 VOICE = "en_US-joe-medium"
 PROSE = (
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data_dir:
-        env = project_env(VOICE_API_STORAGE__DATA_DIR=data_dir, VOICE_API_AUTH__ENABLED="false")
+        env = user_env(VOICE_API_STORAGE__DATA_DIR=data_dir, VOICE_API_AUTH__ENABLED="false")
         server = ServeProcess(env, Path(data_dir) / "serve.log")
         try:
             server.wait_healthy()

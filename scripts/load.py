@@ -44,7 +44,7 @@ if str(ROOT) not in sys.path:  # `python scripts/load.py` as well as `python -m 
     sys.path.insert(0, str(ROOT))
 
 from tests.support.audio import sample_clip, tiled_sample, wav_bytes  # noqa: E402
-from tests.support.processes import ServeProcess, project_env  # noqa: E402
+from tests.support.processes import ServeProcess, user_env  # noqa: E402
 
 PHASES = ("health", "models", "polls", "polls-paced", "submit-tts", "submit-stt")
 
@@ -372,7 +372,7 @@ def main() -> None:
         results = asyncio.run(run(args, args.url.rstrip("/")))
     else:
         with tempfile.TemporaryDirectory(prefix="voice-load-") as tmp:
-            env = project_env(VOICE_API_STORAGE__DATA_DIR=str(Path(tmp) / "data"), VOICE_API_AUTH__ENABLED="false")
+            env = user_env(VOICE_API_STORAGE__DATA_DIR=str(Path(tmp) / "data"), VOICE_API_AUTH__ENABLED="false")
             server = ServeProcess(env, Path(tmp) / "serve.log")
             try:
                 server.wait_healthy()

@@ -87,35 +87,51 @@ def _ensure_admin_key(settings: Settings) -> None:
     "--concurrency", "-c", default=1, show_default=True, type=int, help="Worker processes; each loads its own models"
 )
 @click.option("--name", "-n", default="voice@%h", show_default=True)
-def worker(queues: str, concurrency: int, name: str) -> None:
+@click.option(
+    "--lane",
+    type=click.Choice(["all", "interactive"]),
+    default="all",
+    show_default=True,
+    help="all: interactive queues first, then batch; interactive: only the interactive lane",
+)
+def worker(queues: str, concurrency: int, name: str, lane: str) -> None:
     """Run a Celery worker for the distributed mode (needs VOICE_API_REDIS_URL)."""
-    from server.dispatch.celery_app import RUN_TASK, create_celery, publish_options, queue_name
+    from server.dispatch.celery_app import RUN_TASK, create_celery, publish_options, worker_queues
     from server.dispatch.heartbeat import start_heartbeat
+    from server.dispatch.interactive import start_interactive_companion
     from server.domain.factory import open_task_leases, open_task_store, redis_client
     from server.domain.leases import requeue_orphans
+    from server.domain.tasks import TaskKind, TaskLane
     from server.worker.engines import describe
 
     settings = Settings()
     if not settings.redis_url:
         raise click.UsageError("set VOICE_API_REDIS_URL to run a distributed worker")
-    app = create_celery(settings)
+    kinds = [q.strip() for q in queues.split(",") if q.strip()]
     try:
-        queue_list = [queue_name(settings, q.strip()) for q in queues.split(",") if q.strip()]
+        kinds = [TaskKind(kind).value for kind in kinds]
     except ValueError as exc:
         raise click.BadParameter(f"queues are stt, tts and clone: {exc}") from exc
+    lanes = (TaskLane.INTERACTIVE,) if lane == "interactive" else (TaskLane.INTERACTIVE, TaskLane.BATCH)
+    queue_list = worker_queues(settings, kinds, lanes)
+    app = create_celery(settings)
     store, leases = open_task_store(settings), open_task_leases(settings)
 
     def publish(task) -> None:
-        app.send_task(RUN_TASK, args=[task.id], **publish_options(settings, task.kind))
+        app.send_task(RUN_TASK, args=[task.id], **publish_options(settings, task))
 
-    start_heartbeat(
-        redis_client(settings.redis_url),
-        settings.redis_prefix,
-        [q.removeprefix(settings.redis_prefix) for q in queue_list],
-        describe(settings),
-        settings.worker.heartbeat_s,
-        housekeeping=lambda: requeue_orphans(store, leases, publish, grace_s=settings.worker.lease_ttl_s),
-    )
+    if lane == "all":
+        # A process of its own for the interactive lane, so a short request never waits for this
+        # worker's long task to end; it stops with this worker.
+        start_interactive_companion(settings, kinds, name)
+        start_heartbeat(
+            redis_client(settings.redis_url),
+            settings.redis_prefix,
+            kinds,
+            describe(settings),
+            settings.worker.heartbeat_s,
+            housekeeping=lambda: requeue_orphans(store, leases, publish, grace_s=settings.worker.lease_ttl_s),
+        )
     app.worker_main(
         [
             "worker",

@@ -138,6 +138,14 @@ class WorkerSettings(BaseModel):
     lease_ttl_s: float = Field(default=30.0, gt=1)
     """A running task's lease lasts this long unless renewed (every third of it): the time after
     which a task whose worker died is taken over by another worker."""
+    interactive_max_audio_s: float = Field(default=30.0, ge=0)
+    """Transcriptions of audio up to this long go to the interactive lane, which is served first and
+    has a worker of its own, so a voice command never waits behind a long recording. 0: none."""
+    interactive_max_characters: int = Field(default=500, ge=0)
+    """Speech requests with up to this many spoken characters go to the interactive lane. 0: none."""
+    interactive_workers: int = Field(default=1, ge=0)
+    """Workers kept for the interactive lane alone: threads in embedded mode, processes beside each
+    `voice-api worker` that serves stt or tts in distributed mode. 0: the lane is only served first."""
 
 
 class Settings(BaseSettings):

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import Celery, Task
+from celery import Celery
+from celery import Task as CeleryTask
 from kombu import Queue
 
-from server.domain.tasks import TaskKind
+from server.domain.tasks import Task, TaskKind, TaskLane
 from server.settings import Settings
 
 RUN_TASK = "voice.run_task"
@@ -20,13 +21,20 @@ RUN_TASK = "voice.run_task"
 SOFT_LIMIT_GRACE_S = 10
 
 
-def queue_name(settings: Settings, kind: TaskKind | str) -> str:
+def queue_name(settings: Settings, kind: TaskKind | str, lane: TaskLane = TaskLane.BATCH) -> str:
     """Queues carry the Redis prefix, so two deployments sharing one Redis never take each
-    other's tasks. Operators still name them by capability (`-Q stt,tts`)."""
-    return f"{settings.redis_prefix}{TaskKind(kind).value}"
+    other's tasks. Operators still name them by capability (`-Q stt,tts`); each capability has an
+    interactive queue beside it, which its workers read first."""
+    base = f"{settings.redis_prefix}{TaskKind(kind).value}"
+    return f"{base}.{TaskLane.INTERACTIVE.value}" if lane is TaskLane.INTERACTIVE else base
 
 
-class VoiceTask(Task):
+def worker_queues(settings: Settings, kinds: list[str], lanes: tuple[TaskLane, ...]) -> list[str]:
+    """The queues a worker serving `kinds` consumes, in the order it reads them."""
+    return [queue_name(settings, kind, lane) for lane in lanes for kind in kinds]
+
+
+class VoiceTask(CeleryTask):
     """A Celery task object exists once per worker process, so the worker context (stores,
     model cache, engines) is created here lazily, on the first task, and then reused."""
 
@@ -48,7 +56,7 @@ def create_celery(settings: Settings) -> Celery:
     app.voice_settings = settings
     limit = settings.worker.task_time_limit_s
     app.conf.update(
-        task_queues=[Queue(queue_name(settings, kind)) for kind in TaskKind],
+        task_queues=[Queue(queue_name(settings, kind, lane)) for lane in TaskLane for kind in TaskKind],
         task_default_queue=queue_name(settings, TaskKind.STT),
         # Reliability, deliberately:
         # - acks_late: a message is acknowledged only after the task ran, so a worker that dies
@@ -65,7 +73,9 @@ def create_celery(settings: Settings) -> Celery:
         task_ignore_result=True,
         # Redis redelivers an unacknowledged message after the visibility timeout: it must exceed
         # the longest task, or a long task would be started twice.
-        broker_transport_options={"visibility_timeout": int(limit * 1.5) + 60},
+        # "priority": a worker's BRPOP names its queues in the order given (interactive first), so
+        # a short task waiting in the interactive lane is always taken before batch work.
+        broker_transport_options={"visibility_timeout": int(limit * 1.5) + 60, "queue_order_strategy": "priority"},
         # The task's own deadline (checked at every progress report, server/worker/progress.py) is
         # what normally stops it. The soft limit is a backstop for code stuck between two reports:
         # it raises inside the task (recorded as code=timeout) and comes a little later so that it
@@ -89,6 +99,6 @@ def create_celery(settings: Settings) -> Celery:
     return app
 
 
-def publish_options(settings: Settings, kind: TaskKind) -> dict[str, Any]:
+def publish_options(settings: Settings, task: Task) -> dict[str, Any]:
     # No publish retries: while Redis is down the client gets 503 at once, not a hung request.
-    return {"queue": queue_name(settings, kind), "retry": False}
+    return {"queue": queue_name(settings, task.kind, task.lane), "retry": False}

@@ -11,7 +11,7 @@ from server.dispatch.celery_app import RUN_TASK, create_celery, publish_options,
 from server.dispatch.heartbeat import live_workers
 from server.domain.errors import QueueUnavailable
 from server.domain.factory import redis_client
-from server.domain.tasks import Task, TaskKind
+from server.domain.tasks import Task, TaskKind, TaskLane
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,14 +32,17 @@ class CeleryDispatcher:
 
     def enqueue(self, task: Task) -> None:
         try:
-            self._app.send_task(RUN_TASK, args=[task.id], **publish_options(self._settings, task.kind))
+            self._app.send_task(RUN_TASK, args=[task.id], **publish_options(self._settings, task))
         except Exception as exc:  # kombu/redis raise many types for "broker down"
             log.warning("could not enqueue task %s: %s", task.id, exc)
             raise QueueUnavailable("the task queue is unreachable; try again shortly") from exc
 
     def health(self) -> QueueHealth:
         try:
-            depths = {kind.value: int(self._redis.llen(queue_name(self._settings, kind))) for kind in TaskKind}
+            depths = {
+                kind.value: sum(int(self._redis.llen(queue_name(self._settings, kind, lane))) for lane in TaskLane)
+                for kind in TaskKind
+            }
             workers = live_workers(self._redis, self._settings.redis_prefix)
         except Exception as exc:
             return QueueHealth(reachable=False, mode="distributed", detail=f"Redis unreachable: {exc}")

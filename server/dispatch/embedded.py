@@ -4,6 +4,9 @@ The queue in memory is only a wake-up list; the durable truth is the task table.
 tasks left running by a crash go back to the queue (or fail once they used their attempts), and
 every queued task is enqueued again in creation order. Engines release the GIL while they compute
 (CTranslate2, torch), so threads are enough here.
+
+Two lanes: every thread takes interactive work first, and `interactive_workers` more threads take
+only interactive work, so a short request never waits behind a long recording.
 """
 
 from __future__ import annotations
@@ -11,46 +14,88 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import queue
 import threading
+from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from server.dispatch.base import QueueHealth
-from server.domain.tasks import Task, TaskKind
+from server.domain.tasks import Task, TaskKind, TaskLane
 from server.worker.context import WorkerContext
 from server.worker.engines import describe
 from server.worker.runner import execute_task
 
 log = logging.getLogger(__name__)
 
-_STOP = object()
+_BOTH = (TaskLane.INTERACTIVE, TaskLane.BATCH)
+_INTERACTIVE_ONLY = (TaskLane.INTERACTIVE,)
+
+
+class LaneQueue:
+    """Task ids per lane; `get(lanes)` takes from the first of `lanes` that has one."""
+
+    def __init__(self) -> None:
+        self._lanes: dict[TaskLane, deque[str]] = {lane: deque() for lane in TaskLane}
+        self._ready = threading.Condition()
+        self._closed = False
+
+    def put(self, task_id: str, lane: TaskLane) -> None:
+        with self._ready:
+            self._lanes[lane].append(task_id)
+            self._ready.notify_all()
+
+    def get(self, lanes: Sequence[TaskLane]) -> str | None:
+        """Block until a task is available in one of `lanes`; None once the queue is closed."""
+        with self._ready:
+            while not self._closed:
+                for lane in lanes:
+                    if self._lanes[lane]:
+                        return self._lanes[lane].popleft()
+                self._ready.wait()
+            return None
+
+    def open(self) -> None:
+        with self._ready:
+            self._closed = False
+
+    def close(self) -> None:
+        with self._ready:
+            self._closed = True
+            self._ready.notify_all()
+
+    def __len__(self) -> int:
+        with self._ready:
+            return sum(len(q) for q in self._lanes.values())
 
 
 class EmbeddedWorkerPool:
-    def __init__(self, ctx: WorkerContext, concurrency: int) -> None:
+    def __init__(self, ctx: WorkerContext, concurrency: int, interactive_workers: int = 0) -> None:
         self._ctx = ctx
         self._concurrency = concurrency
-        self._queue: queue.Queue[object] = queue.Queue()
+        self._interactive_workers = interactive_workers
+        self._queue = LaneQueue()
         self._threads: list[threading.Thread] = []
         self._running: set[str] = set()
         self._lock = threading.Lock()
         self._engines: dict[str, Any] = {}
 
     def start(self) -> None:
+        self._queue.open()  # a pool may be started again after a stop (an app's lifespan re-entered)
         self._engines = describe(self._ctx.settings)  # once: it reads model files, health is hot
         recovered = self._ctx.store.recover_interrupted(self._ctx.settings.worker.max_attempts)
         for task in recovered:
-            self._queue.put(task.id)
+            self._queue.put(task.id, task.lane)
         if recovered:
             log.info("re-queued %d task(s) found unfinished at start-up", len(recovered))
-        for index in range(self._concurrency):
-            thread = threading.Thread(target=self._loop, name=f"voice-worker-{index}", daemon=True)
+        workers = [("voice-worker", _BOTH)] * self._concurrency
+        workers += [("voice-interactive", _INTERACTIVE_ONLY)] * self._interactive_workers
+        for index, (name, lanes) in enumerate(workers):
+            thread = threading.Thread(target=self._loop, args=(lanes,), name=f"{name}-{index}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
     def stop(self, timeout: float = 5.0) -> None:
-        for _ in self._threads:
-            self._queue.put(_STOP)
+        self._queue.close()
         for thread in self._threads:
             thread.join(timeout=timeout / max(1, len(self._threads)))
         # Tasks still running are put back in the queue, with the attempt refunded: a clean
@@ -61,15 +106,14 @@ class EmbeddedWorkerPool:
         self._threads.clear()
 
     def enqueue(self, task: Task) -> None:
-        self._queue.put(task.id)
+        self._queue.put(task.id, task.lane)
 
-    def _loop(self) -> None:
+    def _loop(self, lanes: Sequence[TaskLane]) -> None:
         _lower_priority()
         while True:
-            item = self._queue.get()
-            if item is _STOP:
+            task_id = self._queue.get(lanes)
+            if task_id is None:
                 return
-            task_id = str(item)
             with self._lock:
                 self._running.add(task_id)
             try:
@@ -90,7 +134,7 @@ class EmbeddedWorkerPool:
             reachable=alive > 0,
             mode="embedded",
             detail="" if alive else "no worker thread is running",
-            queue_depths={"all": self._queue.qsize()},
+            queue_depths={"all": len(self._queue)},
             workers=[
                 {
                     "name": "embedded",

@@ -23,6 +23,11 @@ class RedisTaskStore(TaskStore):
         self._prefix = prefix
         self._finished_ttl = finished_ttl
 
+    @property
+    def changes_channel(self) -> str:
+        """Pub/sub channel that carries the id of every task written, for waiters on any API node."""
+        return f"{self._prefix}task-changed"
+
     def _key(self, task_id: str) -> str:
         return f"{self._prefix}task:{task_id}"
 
@@ -43,6 +48,7 @@ class RedisTaskStore(TaskStore):
             pipe.srem(self._active(task.owner), task.id)
         else:
             pipe.sadd(self._active(task.owner), task.id)
+        pipe.publish(self.changes_channel, task.id)  # in the same MULTI: never before the write lands
 
     def create(self, task: Task, max_active: int | None = None) -> None:
         if max_active is None:

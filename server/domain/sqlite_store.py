@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from server.domain.sqlite_local import ThreadLocalSqlite
 from server.domain.task_store import Mutation, TaskStore, TooManyActive
 from server.domain.tasks import Task, TaskStatus
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -28,6 +32,16 @@ class SqliteTaskStore(TaskStore):
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db = ThreadLocalSqlite(path, _SCHEMA)
+        # Called with a task id after every committed change: in embedded mode the API's waiters
+        # and the workers share this process, so no broker is needed to wake them.
+        self.change_listeners: list[Callable[[str], None]] = []
+
+    def _changed(self, task_id: str) -> None:
+        for listener in self.change_listeners:
+            try:
+                listener(task_id)
+            except Exception:  # a waiter's bookkeeping must never fail a task's update
+                log.exception("task change listener failed")
 
     def _connect(self) -> sqlite3.Connection:
         return self._db.conn()
@@ -49,6 +63,7 @@ class SqliteTaskStore(TaskStore):
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        self._changed(task.id)
 
     def get(self, task_id: str) -> Task | None:
         row = self._connect().execute("SELECT record FROM tasks WHERE id = ?", (task_id,)).fetchone()
@@ -78,10 +93,12 @@ class SqliteTaskStore(TaskStore):
                 )
                 task = changed
             conn.execute("COMMIT")
-            return task
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        if changed is not None:
+            self._changed(task_id)
+        return task
 
     def active_count(self, owner: str) -> int:
         row = (

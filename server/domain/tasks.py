@@ -15,6 +15,14 @@ class TaskKind(StrEnum):
     CLONE = "clone"
 
 
+class TaskLane(StrEnum):
+    """Which queue a task waits in. Interactive work (short audio, short text) is served first and
+    by workers kept for it; batch work by the rest."""
+
+    INTERACTIVE = "interactive"
+    BATCH = "batch"
+
+
 class TaskStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -54,9 +62,16 @@ class Task:
     result: dict[str, Any] | None = None  # small summary; large results live in artifacts
     error: TaskError | None = None
     attempts: int = 0  # how many times a worker started it; bounded, so a poison task can't loop
+    lane: TaskLane = TaskLane.BATCH
 
     @staticmethod
-    def new(kind: TaskKind, owner: str, params: dict[str, Any] | None = None, task_id: str | None = None) -> Task:
+    def new(
+        kind: TaskKind,
+        owner: str,
+        params: dict[str, Any] | None = None,
+        task_id: str | None = None,
+        lane: TaskLane = TaskLane.BATCH,
+    ) -> Task:
         now = utcnow()
         return Task(
             id=task_id or new_task_id(),
@@ -67,6 +82,7 @@ class Task:
             created_at=now,
             updated_at=now,
             params=dict(params or {}),
+            lane=lane,
         )
 
     def evolve(self, **changes: Any) -> Task:
@@ -77,6 +93,7 @@ class Task:
         data = asdict(self)
         data["kind"] = self.kind.value
         data["status"] = self.status.value
+        data["lane"] = self.lane.value
         data["created_at"] = self.created_at.isoformat()
         data["updated_at"] = self.updated_at.isoformat()
         return data
@@ -96,4 +113,5 @@ class Task:
             result=data.get("result"),
             error=TaskError(**error) if error else None,
             attempts=int(data.get("attempts", 0)),
+            lane=TaskLane(data.get("lane", TaskLane.BATCH)),
         )

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 
-from anyio import to_thread
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
@@ -16,18 +13,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from server import __version__
-from server.auth.keys import open_key_store
-from server.auth.quotas import open_quota_store
-from server.auth.ratelimit import open_rate_limiter
-from server.dispatch.base import Dispatcher
-from server.domain.factory import (
-    open_artifacts,
-    open_task_metrics,
-    open_task_store,
-    open_usage_counter,
-    open_voice_store,
-    redis_client,
-)
 from server.http.controllers.clone import CloneController
 from server.http.controllers.health import health
 from server.http.controllers.metrics import metrics
@@ -35,71 +20,26 @@ from server.http.controllers.models import ModelsController
 from server.http.controllers.stt import SttController
 from server.http.controllers.tts import TtsController
 from server.http.controllers.usage import usage
-from server.http.dependencies import Services
 from server.http.errors import EXCEPTION_HANDLERS
 from server.http.headers import add_response_headers
 from server.http.identity import provide_caller
-from server.services.cache import MemoryCache, RedisCache
-from server.services.catalog import CatalogService
-from server.services.janitor import sweep
-from server.services.tasks import TaskService
+from server.services.container import Services, build_services, running
 from server.settings import Settings
 
-log = logging.getLogger(__name__)
+
+def _provide(value: object) -> Provide:
+    return Provide(lambda: value, use_cache=True, sync_to_thread=False)
 
 
-def build_dispatcher(settings: Settings, store, artifacts, metrics) -> Dispatcher:
-    if settings.distributed:
-        from server.dispatch.distributed import CeleryDispatcher
-
-        return CeleryDispatcher(settings)
-    # Embedded: the worker side lives in this process. This is the one import of worker code
-    # from the API package, and it happens only in the single-process mode.
-    from server.dispatch.embedded import EmbeddedWorkerPool
-    from server.worker.context import WorkerContext
-
-    ctx = WorkerContext.build(settings, store=store, artifacts=artifacts, metrics=metrics)
-    return EmbeddedWorkerPool(ctx, settings.worker.embedded_concurrency)
-
-
-def create_app(settings: Settings) -> Litestar:
-    store = open_task_store(settings)
-    artifacts = open_artifacts(settings)
-    task_metrics = open_task_metrics(settings)  # shared with the embedded workers in this process
-    dispatcher = build_dispatcher(settings, store, artifacts, task_metrics)
-    cache = RedisCache(redis_client(settings.redis_url), settings.redis_prefix) if settings.redis_url else MemoryCache()
-    voices = open_voice_store(settings)
-    catalog = CatalogService(voices, open_usage_counter(settings), dispatcher.capabilities, cache)
-    services = Services(
-        settings=settings,
-        tasks=TaskService(store, artifacts, dispatcher),
-        dispatcher=dispatcher,
-        catalog=catalog,
-        keys=open_key_store(settings),
-        limiter=open_rate_limiter(settings),
-        quotas=open_quota_store(settings),
-        task_metrics=task_metrics,
-    )
-
-    async def janitor() -> None:
-        ttl = settings.storage.task_ttl_hours * 3600
-        while True:
-            try:
-                await to_thread.run_sync(sweep, store, artifacts, ttl)
-                await to_thread.run_sync(voices.sweep)
-            except Exception as exc:  # a store outage must not end the loop
-                log.warning("janitor sweep failed: %s", exc)
-            await asyncio.sleep(settings.storage.janitor_interval_s)
+def create_app(settings: Settings, services: Services | None = None) -> Litestar:
+    """The HTTP front-end over `services` (built from `settings` when not given: another listener
+    in the same process, such as a Wyoming server, passes the one it shares)."""
+    services = services if services is not None else build_services(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        await to_thread.run_sync(dispatcher.start)
-        sweeper = asyncio.create_task(janitor())
-        try:
+        async with running(services):
             yield
-        finally:
-            sweeper.cancel()
-            await to_thread.run_sync(dispatcher.stop)
 
     v1 = Router(
         path="/v1",
@@ -108,7 +48,11 @@ def create_app(settings: Settings) -> Litestar:
     return Litestar(
         route_handlers=[v1, metrics],
         dependencies={
-            "services": Provide(lambda: services, use_cache=True, sync_to_thread=False),
+            # Each controller asks for the one service it uses; health, usage and metrics read several.
+            "services": _provide(services),
+            "tasks": _provide(services.tasks),
+            "submissions": _provide(services.submissions),
+            "catalog": _provide(services.catalog),
             "caller": Provide(provide_caller),
         },
         exception_handlers=EXCEPTION_HANDLERS,

@@ -8,24 +8,14 @@ only reports the budget. Polling therefore never burns a plan.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from anyio import to_thread
 from litestar import Request
 
+from server.auth.caller import LOCAL_OWNER, Caller
 from server.auth.keys import extract_key
-from server.auth.plans import Plan
 from server.domain.errors import Forbidden, RateLimited, Unauthorized
 
-LOCAL_OWNER = "local"
 COUNTS = "counts"  # route opt flag: this route spends rate-limit budget
-
-
-@dataclass(frozen=True)
-class Caller:
-    owner: str
-    plan: Plan | None = None  # None: authentication is disabled (local development)
-    key_id: str | None = None
 
 
 async def provide_caller(request: Request) -> Caller:

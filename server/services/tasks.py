@@ -4,24 +4,35 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
+
+from anyio import to_thread
 
 from server.dispatch.base import Dispatcher
 from server.domain.artifacts import ArtifactStore
 from server.domain.errors import NotFound, QueueUnavailable, TaskNotReady
 from server.domain.task_store import TaskStore, TooManyActive
-from server.domain.tasks import Task, TaskKind, TaskStatus
+from server.domain.tasks import Task, TaskKind, TaskLane, TaskStatus
 from server.services.quota import too_many_tasks
+from server.services.task_events import TaskEvents
 
 log = logging.getLogger(__name__)
 
 
 class TaskService:
-    def __init__(self, store: TaskStore, artifacts: ArtifactStore, dispatcher: Dispatcher) -> None:
+    # A waiter looks at the store again at least this often even without a wake-up, so a lost
+    # notification (a Redis restart) delays it by at most this much.
+    FALLBACK_POLL_S = 2.0
+
+    def __init__(
+        self, store: TaskStore, artifacts: ArtifactStore, dispatcher: Dispatcher, events: TaskEvents | None = None
+    ) -> None:
         self.store = store
         self.artifacts = artifacts
         self.dispatcher = dispatcher
+        self.events = events if events is not None else TaskEvents()
 
     @contextlib.contextmanager
     def staging(self, task_id: str) -> Iterator[None]:
@@ -33,10 +44,18 @@ class TaskService:
             self.artifacts.remove_task(task_id)
             raise
 
-    def submit(self, kind: TaskKind, owner: str, params: dict[str, Any], task_id: str, plan=None) -> Task:
+    def submit(
+        self,
+        kind: TaskKind,
+        owner: str,
+        params: dict[str, Any],
+        task_id: str,
+        plan=None,
+        lane: TaskLane = TaskLane.BATCH,
+    ) -> Task:
         """Record the task and hand it to the workers. Call it inside `staging(task_id)`, which
         removes the staged inputs if this fails."""
-        task = Task.new(kind, owner, params, task_id=task_id)
+        task = Task.new(kind, owner, params, task_id=task_id, lane=lane)
         max_active = plan.max_concurrent_tasks if plan is not None else None
         try:
             self.store.create(task, max_active=max_active)
@@ -81,3 +100,26 @@ class TaskService:
                 progress=task.progress,
             )
         return task
+
+    async def watch(self, task_id: str, owner: str, kind: TaskKind, timeout: float) -> AsyncIterator[Task]:
+        """The task now, then again each time it changes (progress, status), until it has ended or
+        `timeout` seconds have passed. The seam for following a running task's partial output."""
+        deadline = time.monotonic() + timeout
+        async with self.events.changes(task_id) as changes:  # subscribed before the first read
+            last = None
+            while True:
+                task = await to_thread.run_sync(self.get, task_id, owner, kind)
+                if task != last:
+                    yield task
+                    last = task
+                remaining = deadline - time.monotonic()
+                if task.status.terminal or remaining <= 0:
+                    return
+                await changes.next(min(remaining, self.FALLBACK_POLL_S))
+
+    async def wait(self, task_id: str, owner: str, kind: TaskKind, timeout: float) -> Task:
+        """Return as soon as the task has ended, or its state when `timeout` runs out."""
+        task = None
+        async for task in self.watch(task_id, owner, kind, timeout):  # noqa: B007 - the last one counts
+            pass
+        return task  # type: ignore[return-value] - watch yields at least once (or raises NotFound)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from litestar.testing import TestClient
 
+from server.auth.caller import LOCAL_OWNER
 from server.domain.tasks import Task, TaskKind
 from server.http.app import create_app
-from server.http.identity import LOCAL_OWNER
 from tests.api.conftest import assert_error, services, wait_finished
 from tests.support.audio import encode, sample_clip, sample_reference_text, sample_wav, wav_bytes
 from tests.support.wer import word_error_rate

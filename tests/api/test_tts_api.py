@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engines.tts.emotion import measure
-from server.http.identity import LOCAL_OWNER
+from server.auth.caller import LOCAL_OWNER
 from server.domain.tasks import Task, TaskKind
 from tests.api.conftest import assert_error, services, wait_finished
 from tests.support.wer import normalise, word_error_rate

@@ -21,13 +21,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def project_env(**settings: str) -> dict[str, str]:
+def user_env(**settings: str) -> dict[str, str]:
+    """The environment of a process run as a user runs it: default settings plus `settings`
+    (benchmarks measure this)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOICE_API_")}
     env.update(settings)
     env.setdefault("PYANNOTE_METRICS_ENABLED", "false")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def project_env(**settings: str) -> dict[str, str]:
+    """user_env with the tests' two changes of default, which a test can override."""
+    env = user_env(**settings)
     # Same audio on every run (see tests/conftest.py); a test of the default path sets it "false".
     env.setdefault("VOICE_API_TTS__DETERMINISTIC", "true")
-    env["PYTHONUNBUFFERED"] = "1"
+    # One process per `voice-api worker`: the fault tests find the pool child among its children.
+    # tests/worker/test_lanes.py runs the default (an interactive-lane companion process).
+    env.setdefault("VOICE_API_WORKER__INTERACTIVE_WORKERS", "0")
     return env
 
 

@@ -6,8 +6,8 @@ from litestar import Response, get
 from litestar.di import NamedDependency
 
 from server.dispatch.base import merge_engines
-from server.http.dependencies import Services
 from server.http.schemas import HealthResponse
+from server.services.container import Services
 
 
 @get("/health", sync_to_thread=True, tags=["health"], summary="Service health (no authentication)")

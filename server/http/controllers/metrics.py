@@ -7,7 +7,7 @@ from collections import defaultdict
 from litestar import MediaType, Response, get
 from litestar.di import NamedDependency
 
-from server.http.dependencies import Services
+from server.services.container import Services
 
 PREFIX = "voice_api"
 

@@ -8,10 +8,9 @@ from litestar import Controller, Response, delete, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from server.auth.caller import Caller
 from server.domain.catalog import CatalogQuery
-from server.http.dependencies import Services
-from server.http.identity import Caller
-from server.services.catalog import item_json
+from server.services.catalog import CatalogService, item_json
 
 
 class ModelsController(Controller):
@@ -22,7 +21,7 @@ class ModelsController(Controller):
     def list_models(
         self,
         caller: NamedDependency[Caller],
-        services: NamedDependency[Services],
+        catalog: NamedDependency[CatalogService],
         page_size: Annotated[int, QueryParameter(ge=1, le=100)] = 10,
         page_number: Annotated[int, QueryParameter(ge=1)] = 1,
         title: Annotated[str | None, QueryParameter(description="Fuzzy: typos and partial words match")] = None,
@@ -41,17 +40,17 @@ class ModelsController(Controller):
             sort_by=sort_by,
             self_only=self_only,
         )
-        page, hit = services.catalog.page(caller.owner, query, refresh)
+        page, hit = catalog.page(caller.owner, query, refresh)
         return Response(page, headers={"X-Cache": "hit" if hit else "miss"})
 
     @get("/{model_id:str}", sync_to_thread=True, summary="One voice model")
     def get_model(
-        self, model_id: FromPath[str], caller: NamedDependency[Caller], services: NamedDependency[Services]
+        self, model_id: FromPath[str], caller: NamedDependency[Caller], catalog: NamedDependency[CatalogService]
     ) -> dict[str, Any]:
-        return item_json(services.catalog.get(caller.owner, model_id))
+        return item_json(catalog.get(caller.owner, model_id))
 
     @delete("/{model_id:str}", sync_to_thread=True, summary="Delete one of your cloned voices")
     def delete_model(
-        self, model_id: FromPath[str], caller: NamedDependency[Caller], services: NamedDependency[Services]
+        self, model_id: FromPath[str], caller: NamedDependency[Caller], catalog: NamedDependency[CatalogService]
     ) -> None:
-        services.catalog.delete(caller.owner, model_id)
+        catalog.delete(caller.owner, model_id)

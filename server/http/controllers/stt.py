@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Literal
 
-from anyio import to_thread
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
+from server.auth.caller import Caller
 from server.domain.stt_options import SttOptions
 from server.domain.subtitles import to_srt, to_vtt
-from server.domain.tasks import TaskKind, new_task_id
+from server.domain.tasks import TaskKind
 from server.domain.transcripts import TRANSCRIPT_ARTIFACT
-from server.http.dependencies import Services
-from server.http.identity import COUNTS, Caller
+from server.http.identity import COUNTS
+from server.http.multipart import MultipartUpload
 from server.http.openapi_docs import AUDIO_FILE, multipart_operation, schema_fields
 from server.http.schemas import SttResult, TaskResponse
-from server.http.uploads import stage_audio
-from server.services.quota import charged
-from server.services.stt_requests import check_servable
+from server.services.submissions import SubmissionService
+from server.services.tasks import TaskService
 
 SttUpload = multipart_operation({"file": AUDIO_FILE, **schema_fields(SttOptions)}, required=["file"])
 
@@ -40,42 +38,33 @@ class SttController(Controller):
         summary="Submit audio for transcription (with speakers, by default)",
     )
     async def submit(
-        self, request: Request, caller: NamedDependency[Caller], services: NamedDependency[Services]
+        self, request: Request, caller: NamedDependency[Caller], submissions: NamedDependency[SubmissionService]
     ) -> TaskResponse:
-        task_id = new_task_id()
-        with services.tasks.staging(task_id):
-            upload, info = await stage_audio(request, services, caller.plan, task_id)
-            options = SttOptions.parse(upload.fields)
-            check_servable(options, await to_thread.run_sync(services.dispatcher.capabilities))
-            params = options.model_dump(exclude_defaults=True)
-            seconds = math.ceil(info.duration or 0)
-            with charged(services.quotas, caller.owner, caller.plan, "stt_seconds", seconds):
-                task = await to_thread.run_sync(
-                    lambda: services.tasks.submit(TaskKind.STT, caller.owner, params, task_id, caller.plan)
-                )
+        upload = MultipartUpload(request)
+        task = await submissions.submit_stt(caller, upload, lambda: SttOptions.parse(upload.fields))
         return TaskResponse.of(task)
 
     @get("/{task_id:str}", sync_to_thread=True, summary="Task status and progress")
     def status(
-        self, task_id: FromPath[str], caller: NamedDependency[Caller], services: NamedDependency[Services]
+        self, task_id: FromPath[str], caller: NamedDependency[Caller], tasks: NamedDependency[TaskService]
     ) -> TaskResponse:
         # The listing: for STT, `result` is always null here; the transcript has its own route.
-        return TaskResponse.of(services.tasks.get(task_id, caller.owner, TaskKind.STT), include_result=False)
+        return TaskResponse.of(tasks.get(task_id, caller.owner, TaskKind.STT), include_result=False)
 
     @get("/{task_id:str}/result", sync_to_thread=True, summary="The transcript of a finished task")
     def result(
         self,
         task_id: FromPath[str],
         caller: NamedDependency[Caller],
-        services: NamedDependency[Services],
+        tasks: NamedDependency[TaskService],
         plain_text: Annotated[bool, QueryParameter(description="Only the merged transcript, as text/plain")] = False,
         format: Annotated[
             Literal["json", "text", "srt", "vtt"],
             QueryParameter(description="json (default): segments with timestamps and speakers; text; srt; vtt"),
         ] = "json",
     ) -> SttResult | Response[str]:
-        task = services.tasks.finished(task_id, caller.owner, TaskKind.STT)
-        document = services.tasks.artifacts.read_json(task.id, TRANSCRIPT_ARTIFACT)
+        task = tasks.finished(task_id, caller.owner, TaskKind.STT)
+        document = tasks.artifacts.read_json(task.id, TRANSCRIPT_ARTIFACT)
         if plain_text or format == "text":
             return Response(document["text"], media_type=MediaType.TEXT)
         if format in TEXT_FORMATS:

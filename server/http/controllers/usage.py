@@ -7,8 +7,8 @@ from typing import Any
 from litestar import Request, get
 from litestar.di import NamedDependency
 
-from server.http.dependencies import Services
-from server.http.identity import Caller
+from server.auth.caller import Caller
+from server.services.container import Services
 
 
 @get("/usage", sync_to_thread=True, tags=["usage"], summary="Your plan, requests left this hour, quota use")

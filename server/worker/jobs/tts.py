@@ -8,20 +8,15 @@ from typing import Any
 
 import numpy as np
 
-from engines.audio_encode import FORMATS, encode
+from engines.audio_encode import encode
 from engines.tts.render import limit_peaks, render_script
 from engines.tts.script import parse_script
+from server.domain.tts_artifacts import SCRIPT_ARTIFACT, audio_artifact
 from server.domain.tts_options import TtsRequest
 from server.worker.context import WorkerContext
 from server.worker.progress import ProgressReporter
 
 log = logging.getLogger(__name__)
-
-SCRIPT_ARTIFACT = "script.txt"
-
-
-def audio_artifact(fmt: str) -> str:
-    return f"audio.{FORMATS[fmt].extension}"
 
 
 def apply_gain(samples: np.ndarray, rate: int, volume_db: float) -> np.ndarray:

@@ -1,0 +1,116 @@
+"""Wake-ups when a task changes, so callers can wait for a task's end (or its next progress) without
+polling the store.
+
+Embedded: the SQLite store calls back in-process after each committed change (the workers are threads
+of this process). Distributed: every write to the Redis store publishes the task id on one channel in
+the same transaction; each API process keeps one subscription and wakes its local waiters. Either way
+a wake-up only says "look again": the store stays the truth, and a waiter also looks again after a
+fallback interval, so a lost message (Redis restarted) costs latency, never a wrong answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import AsyncIterator
+
+log = logging.getLogger(__name__)
+
+
+class Changes:
+    """One waiter's view: `await changes.next(timeout)` returns True when the task changed."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._event = asyncio.Event()
+
+    def notify_threadsafe(self) -> None:
+        self._loop.call_soon_threadsafe(self._event.set)
+
+    async def next(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            return False
+        self._event.clear()
+        return True
+
+
+class TaskEvents:
+    """Registry of local waiters by task id, fed by `notify(task_id)` from any thread."""
+
+    def __init__(self) -> None:
+        self._waiters: dict[str, set[Changes]] = defaultdict(set)
+        self._lock = threading.Lock()
+
+    def notify(self, task_id: str) -> None:
+        with self._lock:
+            waiters = list(self._waiters.get(task_id, ()))
+        for changes in waiters:
+            changes.notify_threadsafe()
+
+    @contextlib.asynccontextmanager
+    async def changes(self, task_id: str) -> AsyncIterator[Changes]:
+        """Subscribe before reading the task's state, so a change between the read and the wait
+        is not missed."""
+        changes = Changes(asyncio.get_running_loop())
+        with self._lock:
+            self._waiters[task_id].add(changes)
+        try:
+            yield changes
+        finally:
+            with self._lock:
+                waiters = self._waiters.get(task_id)
+                if waiters is not None:
+                    waiters.discard(changes)
+                    if not waiters:
+                        del self._waiters[task_id]
+
+    async def start(self) -> None:
+        """Nothing to start in-process; RedisTaskEvents subscribes here."""
+
+    async def stop(self) -> None:
+        pass
+
+
+class RedisTaskEvents(TaskEvents):
+    """TaskEvents fed by the Redis store's change channel (one subscription per API process)."""
+
+    def __init__(self, redis_url: str, channel: str) -> None:
+        super().__init__()
+        self._url = redis_url
+        self._channel = channel
+        self._listener: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self._listener = asyncio.create_task(self._listen())
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._listener
+
+    async def _listen(self) -> None:
+        import redis.asyncio as aioredis
+
+        while True:  # reconnect after a Redis outage; waiters meanwhile fall back to polling
+            client = aioredis.Redis.from_url(self._url)
+            try:
+                async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(self._channel)
+                    async for message in pubsub.listen():
+                        data = message.get("data")
+                        if isinstance(data, bytes):
+                            self.notify(data.decode())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("task change subscription lost (%s); retrying in 1 s", exc)
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await client.aclose()
