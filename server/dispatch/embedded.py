@@ -27,8 +27,8 @@ from server.worker.runner import execute_task
 
 log = logging.getLogger(__name__)
 
-_BOTH = (TaskLane.INTERACTIVE, TaskLane.BATCH)
-_INTERACTIVE_ONLY = (TaskLane.INTERACTIVE,)
+_BOTH: tuple[TaskLane, ...] = (TaskLane.INTERACTIVE, TaskLane.BATCH)
+_INTERACTIVE_ONLY: tuple[TaskLane, ...] = (TaskLane.INTERACTIVE,)
 
 
 class LaneQueue:

@@ -15,6 +15,7 @@ from litestar import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from server.domain.errors import BadRequest, PayloadTooLarge
+from server.services.audio_source import PcmFormat
 
 MAX_FIELD_BYTES = 64 * 1024  # a text field (language, title…) is never larger
 _FIELDS_ALLOWANCE = MAX_FIELD_BYTES * 4  # what a body may carry beyond its file: boundaries, fields
@@ -24,7 +25,7 @@ class MultipartUpload:
     """An AudioSource over a multipart request. Read `fields` after `chunks()` is consumed: a form's
     text fields may come after its file."""
 
-    pcm = None
+    pcm: PcmFormat | None = None  # a form carries a container file, never raw PCM
 
     def __init__(self, request: Request, file_field: str = "file") -> None:
         content_type, options = parse_options_header(request.headers.get("content-type", ""))
@@ -35,16 +36,13 @@ class MultipartUpload:
         self._request = request
         self._boundary = options[b"boundary"]
         self._sink = _PartSink(file_field)
+        self.name: str | None = None  # set from the file part's headers while the body streams
         declared = request.headers.get("content-length")
         self.declared_bytes = int(declared) - _FIELDS_ALLOWANCE if declared and declared.isdigit() else None
 
     @property
     def fields(self) -> dict[str, str | list[str]]:
         return self._sink.fields
-
-    @property
-    def name(self) -> str | None:
-        return self._sink.filename
 
     async def chunks(self) -> AsyncIterator[bytes]:
         sink = self._sink
@@ -65,6 +63,7 @@ class MultipartUpload:
             raise BadRequest("the multipart body ends before its closing boundary", code="malformed_multipart")
         if not sink.has_file:
             raise BadRequest(f"the '{sink.file_field}' file part is missing", code="missing_file")
+        self.name = sink.filename
 
 
 _CALLBACKS = (

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from anyio import to_thread
 
+from model_store.voices import VoiceStore
 from server.auth.keys import KeyStore, open_key_store
 from server.auth.quotas import QuotaStore, open_quota_store
 from server.auth.ratelimit import RateLimiter, open_rate_limiter
@@ -60,7 +61,7 @@ class Services:
     limiter: RateLimiter
     quotas: QuotaStore
     task_metrics: TaskMetrics
-    voices: object  # the voice store, swept by the janitor
+    voices: VoiceStore  # swept by the janitor
     rate_limited: Counter = field(default_factory=Counter)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 from anyio import to_thread
 
@@ -35,8 +35,10 @@ from server.services.tasks import TaskService
 from server.services.tts_requests import check_script, resolve_voices
 from server.settings import Settings
 
-Options = TypeVar("Options")
-OptionsFrom = Options | Callable[[], Options]
+# Options as parsed, or a function that parses them once the source is consumed (multipart forms
+# may send their text fields after the file).
+T = TypeVar("T")
+OptionsFrom: TypeAlias = T | Callable[[], T]
 
 
 class SubmissionService:
@@ -114,5 +116,5 @@ class SubmissionService:
         )
 
 
-def _resolve(options):
+def _resolve(options: OptionsFrom[T]) -> T:
     return options() if callable(options) else options

@@ -63,12 +63,18 @@ def test_wait_returns_when_a_worker_finishes_the_task(service):
 def test_watch_yields_each_progress_step_then_the_end(service):
     task = Task.new(TaskKind.TTS, "alice")
     service.store.create(task)
+    seen_one = threading.Semaphore(0)  # the worker takes its next step only once the watcher saw one
 
     def worker():
-        service.store.start(task.id)
-        for progress in (20, 60):
-            service.store.set_progress(task.id, progress)
-        service.store.succeed(task.id, None)
+        steps = [
+            lambda: service.store.start(task.id),
+            lambda: service.store.set_progress(task.id, 20),
+            lambda: service.store.set_progress(task.id, 60),
+            lambda: service.store.succeed(task.id, None),
+        ]
+        for step in steps:
+            assert seen_one.acquire(timeout=10)
+            step()
 
     async def scenario():
         await service.events.start()
@@ -76,18 +82,24 @@ def test_watch_yields_each_progress_step_then_the_end(service):
             if isinstance(service.events, RedisTaskEvents):
                 await asyncio.sleep(0.3)
             seen = []
+            thread = threading.Thread(target=worker)
+            thread.start()
             async for state in service.watch(task.id, "alice", TaskKind.TTS, timeout=30):
-                seen.append(state)
-                if len(seen) == 1:
-                    run_later(0.1, worker)
+                seen.append((state.status, state.progress))
+                seen_one.release()
+            thread.join(10)
             return seen
         finally:
             await service.events.stop()
 
-    seen = asyncio.run(asyncio.wait_for(scenario(), 15))
-    assert seen[0].status is TaskStatus.QUEUED and seen[-1].status is TaskStatus.SUCCEEDED
-    progress = [s.progress for s in seen]
-    assert progress == sorted(progress) and len(seen) >= 3  # queued, at least one step, the end
+    seen = asyncio.run(asyncio.wait_for(scenario(), 20))
+    assert seen == [
+        (TaskStatus.QUEUED, 0),
+        (TaskStatus.RUNNING, 1),
+        (TaskStatus.RUNNING, 20),
+        (TaskStatus.RUNNING, 60),
+        (TaskStatus.SUCCEEDED, 100),
+    ]
 
 
 def test_wait_times_out_with_the_current_state_and_checks_the_owner(service):
