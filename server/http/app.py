@@ -13,7 +13,6 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from server import __version__
 from server.auth.keys import open_key_store
@@ -39,6 +38,7 @@ from server.http.dependencies import Services
 from server.http.errors import EXCEPTION_HANDLERS
 from server.http.headers import add_response_headers
 from server.http.identity import provide_caller
+from server.http.web_assets import docs_render_plugins, web_routes
 from server.services.cache import MemoryCache, RedisCache
 from server.services.catalog import CatalogService
 from server.services.janitor import sweep
@@ -106,7 +106,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[health, usage, SttController, TtsController, CloneController, ModelsController],
     )
     return Litestar(
-        route_handlers=[v1, metrics],
+        route_handlers=[v1, metrics, *web_routes()],
         dependencies={
             "services": Provide(lambda: services, use_cache=True, sync_to_thread=False),
             "caller": Provide(provide_caller),
@@ -122,6 +122,6 @@ def create_app(settings: Settings) -> Litestar:
             version=__version__,
             description="Self-hosted text-to-speech, speech-to-text and voice cloning.",
             path="/docs",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=docs_render_plugins(),
         ),
     )

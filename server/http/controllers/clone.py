@@ -54,6 +54,11 @@ class CloneController(Controller):
                 )
         return TaskResponse.of(task)
 
+    @get("/limits", sync_to_thread=False, summary="Reference clip limits: least speech, longest clip (public)")
+    def limits(self, services: NamedDependency[Services]) -> dict[str, float]:
+        limits = services.settings.clone
+        return {"min_speech_s": limits.min_speech_s, "max_audio_s": limits.max_audio_s}
+
     @get("/{task_id:str}", sync_to_thread=True, summary="Clone status; on success result.model_id")
     def status(
         self, task_id: FromPath[str], caller: NamedDependency[Caller], services: NamedDependency[Services]

@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from engines.audio_encode import FORMATS
+from engines.tts.emotion import cue_vocabulary
 from server.domain.tasks import TaskKind, new_task_id
 from server.domain.tts_options import TtsRequest
 from server.http.dependencies import Services
@@ -42,6 +43,11 @@ class TtsController(Controller):
                 lambda: services.tasks.submit(TaskKind.TTS, caller.owner, params, task_id, caller.plan)
             )
         return TaskResponse.of(task)
+
+    @get("/cues", sync_to_thread=False, summary="The emotion and event cues a script may use (no authentication)")
+    def cues(self) -> dict[str, list[dict]]:
+        # Public like /health: the vocabulary is the same for everyone and editors need it before a key.
+        return cue_vocabulary()
 
     @get("/{task_id:str}", sync_to_thread=True, summary="Task status, progress and result summary")
     def status(
