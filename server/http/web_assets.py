@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from litestar import MediaType, Response, get
+from litestar import MediaType, Request, Response, get
 from litestar.openapi.plugins import OpenAPIRenderPlugin, ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
@@ -18,8 +18,12 @@ FAVICON = "<link rel='icon' type='image/svg+xml' href='/static/playground/favico
 
 
 @get(["/", "/playground"], include_in_schema=False, sync_to_thread=False)
-def playground_page() -> Response[bytes]:
-    # Asset links in the page are relative ("static/..."), so / and /playground load the same files.
+def playground_page(request: Request) -> Response[bytes]:
+    # Asset links in the page are relative ("static/..."), so / and /playground load the same files,
+    # behind a path prefix too. Routing also matches "/playground/", where they would miss: send the
+    # browser to the slash-less page with a relative Location, which keeps any prefix.
+    if (request.scope.get("raw_path") or b"").endswith(b"/playground/"):  # url.path has lost the slash
+        return Response(b"", status_code=308, headers={"Location": "../playground"})
     return Response((PLAYGROUND_DIR / "index.html").read_bytes(), media_type=MediaType.HTML)
 
 

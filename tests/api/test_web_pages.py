@@ -92,6 +92,12 @@ def test_root_and_playground_are_the_same_page(client):
     assert 'id="key-form"' in client.get("/").text
 
 
+def test_a_trailing_slash_goes_back_to_the_page_its_relative_links_fit(client):
+    response = client.get("/playground/", follow_redirects=False)
+    assert response.status_code == 308 and response.headers["location"] == "../playground"
+    assert client.get("/playground/").url.path == "/playground"  # followed, as a browser does
+
+
 def test_docs_use_the_packaged_assets(client):
     scalar = client.get("/docs").text
     assert "/static/scalar/standalone.js" in scalar and "withDefaultFonts" in scalar

@@ -237,6 +237,14 @@ def test_voices_and_status_panels(page, shots):
     playwright_api.expect(page.locator("#voices-count")).to_contain_text("voice")
     page.screenshot(path=shots / "voices.png", full_page=True)
 
+    page.fill("#voices-title", "browser narrator")
+    page.click("#voices-form button[type=submit]")
+    row = page.locator("#voices-table tbody tr", has_text="Browser Narrator")
+    page.once("dialog", lambda dialog: dialog.accept())  # "Delete the voice …?"
+    row.locator("button:has-text('Delete')").click()
+    playwright_api.expect(row).to_have_count(0)
+    playwright_api.expect(page.locator("#tts-voice-0 option", has_text="Browser Narrator")).to_have_count(0)
+
     page.click("#tab-status")
     playwright_api.expect(page.locator("#status-health")).to_contain_text("embedded")
     playwright_api.expect(page.locator("#status-usage")).to_contain_text("admin")
