@@ -270,3 +270,19 @@ def test_the_playground_asked_nothing_of_another_host(visited, server):
     assert visited
     here = urlsplit(server.base_url).netloc
     assert [u for u in visited if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != here] == []
+
+
+def test_with_authentication_off_the_page_needs_no_key(browser, tmp_path):
+    env = project_env(VOICE_API_STORAGE__DATA_DIR=str(tmp_path / "data"), VOICE_API_AUTH__ENABLED="false")
+    open_server = ServeProcess(env, tmp_path / "serve.log")
+    try:
+        open_server.wait_healthy()
+        context = browser.new_context()
+        tab = context.new_page()
+        tab.goto(f"{open_server.base_url}/")
+        playwright_api.expect(tab.locator("#key-status")).to_contain_text("Connected as local")
+        tab.wait_for_selector("#tts-voice-0 option[value='en_US-joe-medium']", state="attached")
+        playwright_api.expect(tab.locator("#error")).to_be_hidden()
+        context.close()
+    finally:
+        open_server.stop()

@@ -20,7 +20,7 @@ function selectTab(name, focus = false) {
     if (active && focus) button.focus();
   }
   if (location.hash !== `#${name}`) history.replaceState(null, "", `#${name}`);
-  if (name === "voices" && apiKey.get()) loadVoices().catch(showError);
+  if (name === "voices") loadVoices().catch(showError);
   if (name === "status") refreshStatus().catch(showError);
 }
 
@@ -85,7 +85,8 @@ function setupKey() {
       showError(err);
     });
   } else {
-    keyStatus("Enter your API key to start", false);
+    // No key yet: a server with authentication off answers anyway, and the page is ready at once.
+    connect().catch(() => keyStatus("Enter your API key to start", false));
   }
 }
 

@@ -61,11 +61,14 @@ function quotaRow(name, quota) {
 
 export async function usage() {
   const target = $("#status-usage");
-  if (!apiKey.get()) {
+  let body;
+  try {
+    body = await api("v1/usage");
+  } catch (err) {
+    if (err.status !== 401 || apiKey.get()) throw err;
     target.replaceChildren(el("p", { class: "muted", text: "Enter a key to see its plan and usage." }));
     return null;
   }
-  const body = await api("v1/usage");
   const limit = body.requests?.limit_per_hour;
   const requests =
     limit === null || limit === undefined
