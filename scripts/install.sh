@@ -11,9 +11,12 @@ extras=""
 need_apt=()
 command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
 if [[ "$extras" == "[dev,xtts]" ]]; then
-  # tests: a real Redis, and espeak-ng to speak test sentences in other languages
+  # tests: a real Redis, espeak-ng to speak test sentences in other languages, and Debian's
+  # chromium that Playwright drives for the playground tests (no browser download of its own)
   command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
   command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
+  command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 fi
 if ((${#need_apt[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from engines.tts.events import EVENT_ALIASES, EVENTS
+from engines.tts.events import EVENT_ALIASES, EVENTS, SILENCE_S
 
 
 @dataclass(frozen=True)
@@ -287,3 +287,14 @@ def measure(samples, sample_rate: int, chars: int | None = None) -> dict:
     if chars:
         out["s_per_char"] = out["active_s"] / chars
     return out
+
+
+def cue_vocabulary() -> dict[str, list[dict]]:
+    """Every canonical cue with the other spellings that resolve to it, styles and events apart:
+    what a script editor offers (the API publishes it at /v1/tts/cues)."""
+    styles = [{"name": name, "aliases": list(_ALIASES.get(name, ()))} for name in STYLES]
+    events = [
+        {"name": name, "aliases": list(EVENT_ALIASES.get(name, ())), "silence_s": SILENCE_S.get(name)}
+        for name in EVENTS
+    ]
+    return {"styles": styles, "events": events}

@@ -10,7 +10,6 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from server import __version__
 from server.http.controllers.clone import CloneController
@@ -23,6 +22,7 @@ from server.http.controllers.usage import usage
 from server.http.errors import EXCEPTION_HANDLERS
 from server.http.headers import add_response_headers
 from server.http.identity import provide_caller
+from server.http.web_assets import docs_render_plugins, web_routes
 from server.services.container import Services, build_services, running
 from server.settings import Settings
 
@@ -46,10 +46,11 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         route_handlers=[health, usage, SttController, TtsController, CloneController, ModelsController],
     )
     return Litestar(
-        route_handlers=[v1, metrics],
+        route_handlers=[v1, metrics, *web_routes()],
         dependencies={
             # Each controller asks for the one service it uses; health, usage and metrics read several.
             "services": _provide(services),
+            "settings": _provide(services.settings),
             "tasks": _provide(services.tasks),
             "submissions": _provide(services.submissions),
             "catalog": _provide(services.catalog),
@@ -66,6 +67,6 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             version=__version__,
             description="Self-hosted text-to-speech, speech-to-text and voice cloning.",
             path="/docs",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=docs_render_plugins(),
         ),
     )

@@ -3,11 +3,14 @@ voice exists. The parser is pure text processing (no engine is loaded here)."""
 
 from __future__ import annotations
 
+from engines.tts.emotion import cue_vocabulary
 from engines.tts.script import Script, parse_script
 from engines.tts.types import ScriptError, TextTooLong
 from server.domain.errors import InvalidRequest, PayloadTooLarge
 from server.domain.tts_options import TtsRequest
 from server.settings import TtsSettings
+
+__all__ = ["check_script", "cue_vocabulary", "resolve_voices"]  # the cue list is pure data, served as is
 
 
 def resolve_voices(request: TtsRequest, settings: TtsSettings) -> list[str]:

@@ -15,6 +15,7 @@ from server.http.openapi_docs import AUDIO_FILE, multipart_operation, schema_fie
 from server.http.schemas import TaskResponse
 from server.services.submissions import SubmissionService
 from server.services.tasks import TaskService
+from server.settings import Settings
 
 CloneUpload = multipart_operation({"file": AUDIO_FILE, **schema_fields(CloneOptions)}, required=["file", "title"])
 
@@ -37,6 +38,11 @@ class CloneController(Controller):
         upload = MultipartUpload(request)
         task = await submissions.submit_clone(caller, upload, lambda: CloneOptions.parse(upload.fields))
         return TaskResponse.of(task)
+
+    @get("/limits", sync_to_thread=False, summary="Reference clip limits: least speech, longest clip (public)")
+    def limits(self, settings: NamedDependency[Settings]) -> dict[str, float]:
+        limits = settings.clone
+        return {"min_speech_s": limits.min_speech_s, "max_audio_s": limits.max_audio_s}
 
     @get("/{task_id:str}", sync_to_thread=True, summary="Clone status; on success result.model_id")
     def status(

@@ -15,6 +15,7 @@ from server.http.ranges import file_response
 from server.http.schemas import TaskResponse
 from server.services.submissions import SubmissionService
 from server.services.tasks import TaskService
+from server.services.tts_requests import cue_vocabulary
 
 
 class TtsController(Controller):
@@ -29,6 +30,11 @@ class TtsController(Controller):
         submissions: NamedDependency[SubmissionService],
     ) -> TaskResponse:
         return TaskResponse.of(await submissions.submit_tts(caller, data))
+
+    @get("/cues", sync_to_thread=False, summary="The emotion and event cues a script may use (no authentication)")
+    def cues(self) -> dict[str, list[dict]]:
+        # Public like /health: the vocabulary is the same for everyone and editors need it before a key.
+        return cue_vocabulary()
 
     @get("/{task_id:str}", sync_to_thread=True, summary="Task status, progress and result summary")
     def status(
