@@ -92,6 +92,20 @@ class TaskStore(abc.ABC):
 
         return self._mutate(task_id, fn)
 
+    def cancel(self, task_id: str) -> tuple[Task | None, bool]:
+        """Queued or running -> canceled. Returns (the task now, whether this call canceled it): a
+        finished task is returned unchanged. A worker running it stops at its next progress check."""
+        canceled = False
+
+        def fn(task: Task) -> Task | None:
+            nonlocal canceled
+            if task.status.terminal:
+                return None
+            canceled = True
+            return task.evolve(status=TaskStatus.CANCELED)
+
+        return self._mutate(task_id, fn), canceled
+
     def requeue(self, task_id: str, refund_attempt: bool = False) -> Task | None:
         def fn(task: Task) -> Task | None:
             if task.status is not TaskStatus.RUNNING:
@@ -124,4 +138,4 @@ class TaskStore(abc.ABC):
 
     def expired(self, ttl_seconds: float) -> list[Task]:
         cutoff = datetime.fromtimestamp(utcnow().timestamp() - ttl_seconds, tz=utcnow().tzinfo)
-        return self.find({TaskStatus.SUCCEEDED, TaskStatus.FAILED}, updated_before=cutoff)
+        return self.find({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELED}, updated_before=cutoff)

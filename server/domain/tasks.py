@@ -28,10 +28,11 @@ class TaskStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    CANCELED = "canceled"  # by its owner, before it ended; its artifacts are removed
 
     @property
     def terminal(self) -> bool:
-        return self in (TaskStatus.SUCCEEDED, TaskStatus.FAILED)
+        return self in (TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELED)
 
 
 def utcnow() -> datetime:
@@ -63,6 +64,7 @@ class Task:
     error: TaskError | None = None
     attempts: int = 0  # how many times a worker started it; bounded, so a poison task can't loop
     lane: TaskLane = TaskLane.BATCH
+    charge: dict[str, int] = field(default_factory=dict)  # monthly quota charged at submission, refunded on cancel
 
     @staticmethod
     def new(
@@ -71,6 +73,7 @@ class Task:
         params: dict[str, Any] | None = None,
         task_id: str | None = None,
         lane: TaskLane = TaskLane.BATCH,
+        charge: dict[str, int] | None = None,
     ) -> Task:
         now = utcnow()
         return Task(
@@ -83,6 +86,7 @@ class Task:
             updated_at=now,
             params=dict(params or {}),
             lane=lane,
+            charge=dict(charge or {}),
         )
 
     def evolve(self, **changes: Any) -> Task:
@@ -114,4 +118,5 @@ class Task:
             error=TaskError(**error) if error else None,
             attempts=int(data.get("attempts", 0)),
             lane=TaskLane(data.get("lane", TaskLane.BATCH)),
+            charge=data.get("charge") or {},
         )

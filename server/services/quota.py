@@ -15,11 +15,13 @@ class QuotaExceeded(ServiceError):
 
 
 @contextlib.contextmanager
-def charged(quotas: QuotaStore, owner: str, plan, metric: str, amount: int) -> Iterator[None]:
-    """Consume `amount` of the owner's monthly `metric` for the duration of a submission."""
+def charged(quotas: QuotaStore, owner: str, plan, metric: str, amount: int) -> Iterator[dict[str, int]]:
+    """Consume `amount` of the owner's monthly `metric` for the duration of a submission; refunded
+    if it fails. Yields what was consumed ({} when the plan has no such quota), for the task to
+    keep so that cancelling it can refund the same."""
     limit = plan.quota_limits().get(metric) if plan is not None else None
     if plan is None or limit is None or amount <= 0:
-        yield
+        yield {}
         return
     allowed, used = quotas.consume(owner, metric, amount, limit)
     if not allowed:
@@ -30,10 +32,15 @@ def charged(quotas: QuotaStore, owner: str, plan, metric: str, amount: int) -> I
             limit=limit,
         )
     try:
-        yield
+        yield {metric: amount}
     except BaseException:
         quotas.refund(owner, metric, amount)
         raise
+
+
+def refund(quotas: QuotaStore, owner: str, charge: dict[str, int]) -> None:
+    for metric, amount in charge.items():
+        quotas.refund(owner, metric, amount)
 
 
 def upload_limit_bytes(api_limit_bytes: int, plan) -> int:

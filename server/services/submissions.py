@@ -29,7 +29,7 @@ from server.services.audio_check import check_audio
 from server.services.audio_source import AudioSource, stage_audio_source
 from server.services.catalog import CatalogService
 from server.services.lanes import choose_lane
-from server.services.quota import audio_limit_seconds, charged, upload_limit_bytes
+from server.services.quota import audio_limit_seconds, charged, refund, upload_limit_bytes
 from server.services.stt_requests import check_servable
 from server.services.tasks import TaskService
 from server.services.tts_requests import check_script, resolve_voices
@@ -67,8 +67,8 @@ class SubmissionService:
             seconds = math.ceil(info.duration or 0)
             lane = choose_lane(self._settings.worker, TaskKind.STT, info.duration, interactive)
             params = opts.model_dump(exclude_defaults=True)
-            with charged(self._quotas, caller.owner, caller.plan, "stt_seconds", seconds):
-                return await self._record(TaskKind.STT, caller, params, task_id, lane)
+            with charged(self._quotas, caller.owner, caller.plan, "stt_seconds", seconds) as charge:
+                return await self._record(TaskKind.STT, caller, params, task_id, lane, charge)
 
     async def submit_tts(self, caller: Caller, request: TtsRequest, *, interactive: bool | None = None) -> Task:
         settings = self._settings.tts
@@ -80,10 +80,10 @@ class SubmissionService:
         lane = choose_lane(self._settings.worker, TaskKind.TTS, script.spoken_chars, interactive)
         with (
             self._tasks.staging(task_id),
-            charged(self._quotas, caller.owner, caller.plan, "tts_characters", script.spoken_chars),
+            charged(self._quotas, caller.owner, caller.plan, "tts_characters", script.spoken_chars) as charge,
         ):
             self._tasks.artifacts.write_bytes(task_id, SCRIPT_ARTIFACT, request.text.encode("utf-8"))
-            return await self._record(TaskKind.TTS, caller, params, task_id, lane)
+            return await self._record(TaskKind.TTS, caller, params, task_id, lane, charge)
 
     async def submit_clone(self, caller: Caller, source: AudioSource, options: OptionsFrom[CloneOptions]) -> Task:
         limits = self._settings.clone
@@ -99,8 +99,8 @@ class SubmissionService:
                     code="audio_too_long",
                 )
             params = opts.model_dump(exclude_defaults=True)
-            with charged(self._quotas, caller.owner, caller.plan, "clones", 1):
-                return await self._record(TaskKind.CLONE, caller, params, task_id, TaskLane.BATCH)
+            with charged(self._quotas, caller.owner, caller.plan, "clones", 1) as charge:
+                return await self._record(TaskKind.CLONE, caller, params, task_id, TaskLane.BATCH, charge)
 
     async def _stage(self, caller: Caller, source: AudioSource, task_id: str) -> AudioInfo:
         """The input on disk within the caller's upload limit, and from its container's headers
@@ -110,10 +110,21 @@ class SubmissionService:
         max_seconds = audio_limit_seconds(self._settings.stt.max_duration_s, caller.plan)
         return await to_thread.run_sync(check_audio, staged.path, max_seconds)
 
-    async def _record(self, kind: TaskKind, caller: Caller, params: dict, task_id: str, lane: TaskLane) -> Task:
+    async def _record(
+        self, kind: TaskKind, caller: Caller, params: dict, task_id: str, lane: TaskLane, charge: dict[str, int]
+    ) -> Task:
         return await to_thread.run_sync(
-            lambda: self._tasks.submit(kind, caller.owner, params, task_id, caller.plan, lane=lane)
+            lambda: self._tasks.submit(kind, caller.owner, params, task_id, caller.plan, lane=lane, charge=charge)
         )
+
+    async def cancel(self, caller: Caller, task_id: str, kind: TaskKind) -> Task:
+        """Cancel a queued or running task (its quota charge refunded, its files removed; a worker
+        running it stops at its next progress check), or forget a finished one (its files and its
+        record deleted: later requests for it get 404). Returns the task as it now stands."""
+        task, canceled = await to_thread.run_sync(self._tasks.cancel, task_id, caller.owner, kind)
+        if canceled:
+            await to_thread.run_sync(refund, self._quotas, caller.owner, task.charge)
+        return task
 
 
 def _resolve(options: OptionsFrom[T]) -> T:

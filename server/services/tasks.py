@@ -52,10 +52,11 @@ class TaskService:
         task_id: str,
         plan=None,
         lane: TaskLane = TaskLane.BATCH,
+        charge: dict[str, int] | None = None,
     ) -> Task:
         """Record the task and hand it to the workers. Call it inside `staging(task_id)`, which
         removes the staged inputs if this fails."""
-        task = Task.new(kind, owner, params, task_id=task_id, lane=lane)
+        task = Task.new(kind, owner, params, task_id=task_id, lane=lane, charge=charge)
         max_active = plan.max_concurrent_tasks if plan is not None else None
         try:
             self.store.create(task, max_active=max_active)
@@ -85,6 +86,23 @@ class TaskService:
             raise NotFound(f"no {kind.value} task with id {task_id!r}", code="task_not_found")
         return task
 
+    def cancel(self, task_id: str, owner: str, kind: TaskKind) -> tuple[Task, bool]:
+        """(the task now, whether this call canceled it). A finished task is forgotten instead:
+        its files and record are deleted."""
+        task = self.get(task_id, owner, kind)
+        try:
+            if not task.status.terminal:
+                current, canceled = self.store.cancel(task_id)
+                if canceled:
+                    self.artifacts.remove_task(task_id)
+                    return current, True
+                task = current or task  # it ended meanwhile: forget it like any finished task
+            self.artifacts.remove_task(task_id)
+            self.store.delete(task_id)
+        except Exception as exc:
+            raise QueueUnavailable("the task store is unreachable; try again shortly") from exc
+        return task, False
+
     def finished(self, task_id: str, owner: str, kind: TaskKind) -> Task:
         task = self.get(task_id, owner, kind)
         if task.status is TaskStatus.FAILED:
@@ -93,6 +111,8 @@ class TaskService:
                 code="task_failed",
                 status=task.status.value,
             )
+        if task.status is TaskStatus.CANCELED:
+            raise TaskNotReady("the task was canceled; it has no result", code="task_canceled", status="canceled")
         if task.status is not TaskStatus.SUCCEEDED:
             raise TaskNotReady(
                 f"the task is {task.status.value}; its result is not ready",

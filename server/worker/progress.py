@@ -1,8 +1,9 @@
 """Turns an engine's progress(completed, total) into the task's 0-100 progress.
 
 Writes only when the integer percentage moves, so a chatty engine costs a handful of store writes.
-It is also the cooperative deadline check: an engine that reports progress past the task's time
-limit is stopped with TaskTimeout (in-process threads cannot be killed from outside).
+It is also the cooperative stop: an engine that reports progress past the task's time limit is
+stopped with TaskTimeout, and one whose task was canceled (seen in the store at most every
+CANCEL_CHECK_S) with TaskCanceled: in-process threads cannot be killed from outside.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 
 from server.domain.errors import ServiceError
 from server.domain.task_store import TaskStore
+from server.domain.tasks import TaskStatus
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +23,19 @@ class TaskTimeout(ServiceError):
     code = "timeout"
 
 
+class TaskCanceled(ServiceError):
+    status = 409
+    code = "canceled"
+
+
 class ProgressReporter:
+    CANCEL_CHECK_S = 1.0  # a store read at most this often between percentage steps
+
     def __init__(self, store: TaskStore, task_id: str, time_limit_s: float | None = None) -> None:
         self._store = store
         self._task_id = task_id
         self._last = 0
+        self._checked_at = time.monotonic()
         self._deadline = time.monotonic() + time_limit_s if time_limit_s else None
         self._time_limit_s = time_limit_s
 
@@ -45,6 +55,19 @@ class ProgressReporter:
                 self._store.set_progress(self._task_id, value)
             except Exception as exc:  # progress is advisory: a store blip must not kill the work
                 log.warning("task %s: progress not recorded (%s)", self._task_id, exc)
+        self.check_canceled()
+
+    def check_canceled(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._checked_at < self.CANCEL_CHECK_S:
+            return
+        self._checked_at = now
+        try:
+            task = self._store.get(self._task_id)
+        except Exception:  # the store is away: carry on, the next check will know
+            return
+        if task is None or task.status is TaskStatus.CANCELED:
+            raise TaskCanceled("the task was canceled")
 
     def span(self, low: float, high: float):
         """A progress(completed, total) callback mapped onto [low, high] percent."""

@@ -15,7 +15,7 @@ from server.worker.context import WorkerContext
 from server.worker.jobs.clone import run_clone
 from server.worker.jobs.stt import run_stt
 from server.worker.jobs.tts import run_tts
-from server.worker.progress import ProgressReporter, TaskTimeout
+from server.worker.progress import ProgressReporter, TaskCanceled, TaskTimeout
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,11 @@ def _run(
     """Run the job and record its outcome in the store; returns (outcome code, result)."""
     try:
         result = _call_job(job, ctx, task, reporter, timeout_errors)
+        reporter.check_canceled(force=True)  # canceled after the last progress step: its output goes too
+    except TaskCanceled:
+        ctx.artifacts.remove_task(task.id)  # "forget this": partial and finished outputs alike
+        log.info("task %s canceled; stopped and its files removed", task.id)
+        return "canceled", None
     except TaskTimeout as exc:
         return _fail(ctx, task.id, exc.code, exc.message), None
     except timeout_errors:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
@@ -43,6 +43,16 @@ class CloneController(Controller):
     def limits(self, settings: NamedDependency[Settings]) -> dict[str, float]:
         limits = settings.clone
         return {"min_speech_s": limits.min_speech_s, "max_audio_s": limits.max_audio_s}
+
+    @delete(
+        "/{task_id:str}",
+        status_code=200,
+        summary="Cancel the clone (quota refunded, files removed), or forget a finished one",
+    )
+    async def cancel(
+        self, task_id: FromPath[str], caller: NamedDependency[Caller], submissions: NamedDependency[SubmissionService]
+    ) -> TaskResponse:
+        return TaskResponse.of(await submissions.cancel(caller, task_id, TaskKind.CLONE), include_result=False)
 
     @get("/{task_id:str}", sync_to_thread=True, summary="Clone status; on success result.model_id")
     def status(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
@@ -43,6 +43,16 @@ class SttController(Controller):
         upload = MultipartUpload(request)
         task = await submissions.submit_stt(caller, upload, lambda: SttOptions.parse(upload.fields))
         return TaskResponse.of(task)
+
+    @delete(
+        "/{task_id:str}",
+        status_code=200,
+        summary="Cancel the transcription (quota refunded, files removed), or forget a finished one",
+    )
+    async def cancel(
+        self, task_id: FromPath[str], caller: NamedDependency[Caller], submissions: NamedDependency[SubmissionService]
+    ) -> TaskResponse:
+        return TaskResponse.of(await submissions.cancel(caller, task_id, TaskKind.STT), include_result=False)
 
     @get("/{task_id:str}", sync_to_thread=True, summary="Task status and progress")
     def status(

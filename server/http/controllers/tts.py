@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
@@ -35,6 +35,16 @@ class TtsController(Controller):
     def cues(self) -> dict[str, list[dict]]:
         # Public like /health: the vocabulary is the same for everyone and editors need it before a key.
         return cue_vocabulary()
+
+    @delete(
+        "/{task_id:str}",
+        status_code=200,
+        summary="Cancel the synthesis (quota refunded, files removed), or forget a finished one",
+    )
+    async def cancel(
+        self, task_id: FromPath[str], caller: NamedDependency[Caller], submissions: NamedDependency[SubmissionService]
+    ) -> TaskResponse:
+        return TaskResponse.of(await submissions.cancel(caller, task_id, TaskKind.TTS), include_result=False)
 
     @get("/{task_id:str}", sync_to_thread=True, summary="Task status, progress and result summary")
     def status(
