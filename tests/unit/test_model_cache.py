@@ -104,7 +104,7 @@ class _Task(threading.Thread):
     """A worker thread that holds a model until told to finish (a long transcription)."""
 
     def __init__(self, cache, key, loader, size_bytes=0):
-        super().__init__()
+        super().__init__(daemon=True)  # a failed assert must not leave pytest waiting on it
         self.cache, self.key, self.loader, self.size_bytes = cache, key, loader, size_bytes
         self.holding, self.finish = threading.Event(), threading.Event()
         self.error: BaseException | None = None
@@ -191,17 +191,19 @@ def test_a_load_that_does_not_fit_waits_for_a_release_then_evicts_the_released_m
 
     waiter = _Task(cache, "b", load_b, size_bytes=60)
     waiter.start()
-    _wait_until(lambda: cache.waiting() == 1)
-    assert "b" not in cache.resident()
-    holder.finish.set()
-    holder.join()
-    waiter.holding.wait()
     try:
+        _wait_until(lambda: cache.waiting() == 1)
+        assert "b" not in cache.resident()
+        holder.finish.set()
+        holder.join()
+        waiter.holding.wait()
         assert waiter.error is None
         assert seen == {"a_holders_at_load": 0}
         assert cache.resident() == ["b"] and cache.resident_bytes() == 60
     finally:
+        holder.finish.set()
         waiter.finish.set()
+        holder.join()
         waiter.join()
 
 
