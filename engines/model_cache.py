@@ -154,7 +154,7 @@ class ModelCache:
                 if remaining <= 0:
                     raise ModelTooLarge(
                         f"model {key} needs about {_mib(size)} MiB, but {_mib(held)} MiB of this worker's "
-                        f"{_mib(self._budget)} MiB model memory budget is held by models in use or pinned"
+                        f"{_mib(self._budget)} MiB model memory budget is held by models in use, loading or pinned"
                         + (f" (waited {wait_s:g} s for one to be released)" if wait_s > 0 else "")
                     )
                 self._waiting += 1
