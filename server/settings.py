@@ -127,11 +127,16 @@ class WorkerSettings(BaseModel):
     task_time_limit_s: float = Field(default=3600.0, gt=0)
     """Hard limit for one task; past it the task fails with code=timeout."""
     model_idle_ttl_s: float = Field(default=600.0, gt=0)
-    """Loaded models are unloaded after this long unused."""
+    """Loaded models are unloaded after this long unused (counted from the last task that released
+    them; a model a task is running on is never unloaded)."""
     model_memory_budget_mb: float | None = Field(default=None, gt=0)
     """Most memory a worker process gives to loaded models (sized by their weights); least recently
-    used models are unloaded to make room. Unset: no budget. Set it on GPU workers to the card's
-    memory minus headroom for activations."""
+    released idle models are unloaded to make room; models in use are counted and never unloaded.
+    Unset: no budget. Set it on GPU workers to the card's memory minus headroom for activations."""
+    model_load_wait_s: float = Field(default=120.0, ge=0)
+    """With a budget: how long a task whose model does not fit waits for models that other tasks are
+    running on to be released, before it fails with code=insufficient_memory (a second copy is never
+    loaded beside them). 0: fail at once."""
     heartbeat_s: float = Field(default=10.0, gt=0)
     """How often a distributed worker announces its queues and engines in Redis, and looks for
     tasks whose runner died (their lease lapsed) to put back in the queue."""

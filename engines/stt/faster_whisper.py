@@ -2,11 +2,12 @@
 
 The model directory is resolved by model_store; this adapter only loads and runs it. Loading is
 lazy (first transcribe) so constructing the adapter is free, and the loaded model lives in the
-worker's ModelCache so tasks share it.
+worker's ModelCache so tasks share it; a transcription holds it until its last segment is decoded.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,8 +59,9 @@ class FasterWhisperEngine:
             local_files_only=True,
         )
 
-    def model(self):
-        return self._cache.get(
+    def model(self) -> AbstractContextManager:
+        """The loaded WhisperModel, held while the `with` block runs (loads on first use)."""
+        return self._cache.use(
             ("faster-whisper", str(self._config.model_dir), self._config.compute_type),
             self._load,
             size_bytes=weights_size(self._config.model_dir / "model.bin"),
@@ -82,31 +84,32 @@ class FasterWhisperEngine:
             )
         if not self._multilingual:
             language = "en"
-        model = self.model()
         audio = request.audio
         duration = audio.size / SAMPLE_RATE
         segments: list[Segment] = []
         detected = None
-        for offset, stop in long_audio_windows(audio, self._config.window_s):
-            # faster-whisper computes the log-mel features of everything it is given at once; windows
-            # keep that (and its STFT) to minutes of audio, so an hour costs no more than ten minutes.
-            segments_iter, info = model.transcribe(
-                audio[offset:stop],
-                language=language,
-                beam_size=self._config.beam_size,
-                word_timestamps=request.word_timestamps,
-                vad_filter=request.vad_filter,
-                condition_on_previous_text=False,  # avoids the repetition loops seen on telephone audio
-            )
-            if detected is None:
-                detected = info
-                language = language or info.language  # one language for the whole file
-            shift = offset / SAMPLE_RATE
-            # Lazy generator: segments are decoded as we iterate, which is what lets progress move.
-            for seg in segments_iter:
-                segments.append(_segment(len(segments), seg, shift))
-                if progress is not None:
-                    progress(min(segments[-1].end, duration), duration)
+        # Held until the last segment: the segment iterator is lazy, decoding runs as it is consumed.
+        with self.model() as model:
+            for offset, stop in long_audio_windows(audio, self._config.window_s):
+                # faster-whisper computes the log-mel features of everything it is given at once; windows
+                # keep that (and its STFT) to minutes of audio, so an hour costs no more than ten minutes.
+                segments_iter, info = model.transcribe(
+                    audio[offset:stop],
+                    language=language,
+                    beam_size=self._config.beam_size,
+                    word_timestamps=request.word_timestamps,
+                    vad_filter=request.vad_filter,
+                    condition_on_previous_text=False,  # avoids the repetition loops seen on telephone audio
+                )
+                if detected is None:
+                    detected = info
+                    language = language or info.language  # one language for the whole file
+                shift = offset / SAMPLE_RATE
+                # Lazy generator: segments are decoded as we iterate, which is what lets progress move.
+                for seg in segments_iter:
+                    segments.append(_segment(len(segments), seg, shift))
+                    if progress is not None:
+                        progress(min(segments[-1].end, duration), duration)
         if progress is not None:
             progress(duration, duration)
         info = detected

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,10 +139,11 @@ class PiperSynthesizer:
         return vf
 
     # -- loading --------------------------------------------------------------------------
-    def load(self, voice_id: str):
-        """The loaded PiperVoice for `voice_id` (loads on first use; thread-safe)."""
+    def load(self, voice_id: str) -> AbstractContextManager:
+        """The loaded PiperVoice for `voice_id`, held while the `with` block runs (loads on first use;
+        thread-safe). An unknown voice fails here, before the block."""
         vf = self._lookup(voice_id)
-        return self._cache.get((ENGINE, str(vf.model)), lambda: self._load(vf), size_bytes=weights_size(vf.model))
+        return self._cache.use((ENGINE, str(vf.model)), lambda: self._load(vf), size_bytes=weights_size(vf.model))
 
     def _load(self, vf: _VoiceFiles):
         try:
@@ -163,7 +165,6 @@ class PiperSynthesizer:
         from piper import SynthesisConfig
 
         vf = self._lookup(request.voice_id)
-        piper_voice = self.load(request.voice_id)
         length_scale, noise_scale, noise_w = vf.defaults
         if self._deterministic:
             noise_scale = noise_w = 0.0
@@ -177,15 +178,16 @@ class PiperSynthesizer:
         sr = vf.voice.sample_rate
         gap = np.zeros(int(_SENTENCE_GAP_S * sr), dtype=np.float32)
         parts: list = []
-        for phonemes in piper_voice.phonemize(_sanitize(request.text)):
-            if not phonemes:
-                continue
-            ids = piper_voice.phonemes_to_ids(phonemes)
-            # Raw model output, not peak-normalised: loudness is the renderer's job, and
-            # per-sentence peak scaling (Piper's default) makes levels jump between sentences.
-            audio = np.clip(piper_voice.phoneme_ids_to_audio(ids, syn), -1.0, 1.0)
-            audio = _stretch(audio.astype(np.float32), sr, stretch)
-            parts += [gap, audio] if parts else [audio]
+        with self.load(request.voice_id) as piper_voice:
+            for phonemes in piper_voice.phonemize(_sanitize(request.text)):
+                if not phonemes:
+                    continue
+                ids = piper_voice.phonemes_to_ids(phonemes)
+                # Raw model output, not peak-normalised: loudness is the renderer's job, and
+                # per-sentence peak scaling (Piper's default) makes levels jump between sentences.
+                audio = np.clip(piper_voice.phoneme_ids_to_audio(ids, syn), -1.0, 1.0)
+                audio = _stretch(audio.astype(np.float32), sr, stretch)
+                parts += [gap, audio] if parts else [audio]
         samples = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
         return Audio(samples=samples, sample_rate=sr)
 

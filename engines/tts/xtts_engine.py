@@ -25,6 +25,7 @@ import re
 import textwrap
 import threading
 import unicodedata
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,10 +157,11 @@ class XttsSynthesizer:
         ]
 
     # -- loading --------------------------------------------------------------------------
-    def load(self) -> _Loaded:
-        """The loaded model (loads on first use; thread-safe)."""
+    def load(self) -> AbstractContextManager[_Loaded]:
+        """The loaded model, held while the `with` block runs (loads on first use; thread-safe). A
+        missing or incomplete checkpoint fails here, before the block."""
         self._metadata()
-        return self._cache.get(
+        return self._cache.use(
             (ENGINE, str(self._dir.resolve()), self._config.device),
             self._load,
             size_bytes=weights_size(self._dir / "model.pth"),
@@ -194,20 +196,20 @@ class XttsSynthesizer:
         audio = np.asarray(samples, dtype=np.float32).reshape(-1)
         if len(audio) < MIN_REFERENCE_S * sample_rate or not np.isfinite(audio).all():
             raise InvalidReference(f"reference audio must be finite and at least {MIN_REFERENCE_S} s long")
-        loaded = self.load()
-        model, cfg = loaded.model, loaded.model.config
-        wav = torch.from_numpy(audio).unsqueeze(0)
-        if sample_rate != COND_SAMPLE_RATE:
-            wav = AF.resample(wav, sample_rate, COND_SAMPLE_RATE)
-        # Same steps as coqui's get_conditioning_latents, minus its torchaudio.load of a file.
-        wav = wav[:, : COND_SAMPLE_RATE * cfg.max_ref_len].clamp(-1.0, 1.0).to(model.device)
-        if cfg.sound_norm_refs:
-            wav = wav / wav.abs().max().clamp(min=1e-8) * 0.75
-        with loaded.lock:
-            embedding = model.get_speaker_embedding(wav, COND_SAMPLE_RATE)  # resamples to 16 kHz itself
-            latent = model.get_gpt_cond_latents(
-                wav, COND_SAMPLE_RATE, length=cfg.gpt_cond_len, chunk_length=cfg.gpt_cond_chunk_len
-            )
+        with self.load() as loaded:
+            model, cfg = loaded.model, loaded.model.config
+            wav = torch.from_numpy(audio).unsqueeze(0)
+            if sample_rate != COND_SAMPLE_RATE:
+                wav = AF.resample(wav, sample_rate, COND_SAMPLE_RATE)
+            # Same steps as coqui's get_conditioning_latents, minus its torchaudio.load of a file.
+            wav = wav[:, : COND_SAMPLE_RATE * cfg.max_ref_len].clamp(-1.0, 1.0).to(model.device)
+            if cfg.sound_norm_refs:
+                wav = wav / wav.abs().max().clamp(min=1e-8) * 0.75
+            with loaded.lock:
+                embedding = model.get_speaker_embedding(wav, COND_SAMPLE_RATE)  # resamples to 16 kHz itself
+                latent = model.get_gpt_cond_latents(
+                    wav, COND_SAMPLE_RATE, length=cfg.gpt_cond_len, chunk_length=cfg.gpt_cond_chunk_len
+                )
         return XttsConditioning(*(t.detach().cpu().numpy().astype(np.float32) for t in (latent, embedding)))
 
     # -- synthesis ------------------------------------------------------------------------
@@ -215,12 +217,15 @@ class XttsSynthesizer:
         speaker = self._speaker_ids().get(request.voice_id)
         if speaker is None:
             raise UnknownVoice(f"unknown xtts voice {request.voice_id!r}; available: {sorted(self._speaker_ids())}")
-        manager = self.load().model.speaker_manager  # None if the speakers file appeared after loading
-        if manager is None or speaker not in manager.speakers:
-            raise UnknownVoice(f"xtts voice {request.voice_id!r} is not in the loaded model; reload the engine")
-        stored = manager.speakers[speaker]
-        cond = XttsConditioning(*(stored[k].cpu().numpy() for k in ("gpt_cond_latent", "speaker_embedding")))
-        return self.synthesize_with(cond, request.text, language or request.language, request.speed, request.variation)
+        with self.load() as loaded:  # held across synthesize_with's own use: one load, not a reload between
+            manager = loaded.model.speaker_manager  # None if the speakers file appeared after loading
+            if manager is None or speaker not in manager.speakers:
+                raise UnknownVoice(f"xtts voice {request.voice_id!r} is not in the loaded model; reload the engine")
+            stored = manager.speakers[speaker]
+            cond = XttsConditioning(*(stored[k].cpu().numpy() for k in ("gpt_cond_latent", "speaker_embedding")))
+            return self.synthesize_with(
+                cond, request.text, language or request.language, request.speed, request.variation
+            )
 
     def synthesize_with(
         self,
@@ -234,37 +239,38 @@ class XttsSynthesizer:
         import torch
 
         lang = resolve_language(self.languages(), language or self._config.language)
-        loaded = self.load()
-        model, cfg = loaded.model, loaded.model.config
-        if cond.gpt_cond_latent.shape[-1] != model.args.gpt_n_model_channels:
-            raise InvalidReference("conditioning was computed with another XTTS model; clone the voice again")
-        latent = torch.from_numpy(np.asarray(cond.gpt_cond_latent, dtype=np.float32))
-        embedding = torch.from_numpy(np.asarray(cond.speaker_embedding, dtype=np.float32))
-        sampling = {k: getattr(cfg, k) for k in ("length_penalty", "repetition_penalty", "top_k", "top_p")}
-        temperature, speed = min(max(cfg.temperature * variation, 0.05), 1.5), min(max(speed, 0.25), 4.0)
-        parts = []
-        try:
-            for piece in self.pieces(text, lang):
-                with loaded.lock:
-                    out = model.inference(
-                        piece, lang, latent, embedding, temperature=temperature, speed=speed, **sampling
-                    )
-                parts.append(np.asarray(out["wav"], dtype=np.float32).reshape(-1))
-        except ImportError as exc:  # zh needs pypinyin, ja needs cutlet: optional coqui extras
-            raise EngineUnavailable(f"XTTS text processing for {lang!r} needs: {exc}") from exc
+        with self.load() as loaded:
+            model, cfg = loaded.model, loaded.model.config
+            if cond.gpt_cond_latent.shape[-1] != model.args.gpt_n_model_channels:
+                raise InvalidReference("conditioning was computed with another XTTS model; clone the voice again")
+            latent = torch.from_numpy(np.asarray(cond.gpt_cond_latent, dtype=np.float32))
+            embedding = torch.from_numpy(np.asarray(cond.speaker_embedding, dtype=np.float32))
+            sampling = {k: getattr(cfg, k) for k in ("length_penalty", "repetition_penalty", "top_k", "top_p")}
+            temperature, speed = min(max(cfg.temperature * variation, 0.05), 1.5), min(max(speed, 0.25), 4.0)
+            parts = []
+            try:
+                for piece in self.pieces(text, lang):
+                    with loaded.lock:
+                        out = model.inference(
+                            piece, lang, latent, embedding, temperature=temperature, speed=speed, **sampling
+                        )
+                    parts.append(np.asarray(out["wav"], dtype=np.float32).reshape(-1))
+            except ImportError as exc:  # zh needs pypinyin, ja needs cutlet: optional coqui extras
+                raise EngineUnavailable(f"XTTS text processing for {lang!r} needs: {exc}") from exc
         samples = np.clip(np.concatenate(parts), -1.0, 1.0) if parts else np.zeros(0, np.float32)
         return Audio(samples=samples.astype(np.float32), sample_rate=self.sample_rate)
 
     def pieces(self, text: str, language: str) -> list[str]:
         """How `text` will be cut into XTTS calls (see split_text)."""
-        model = self.load().model
         lang = resolve_language(self.languages(), language)
-        return split_text(
-            text,
-            model.tokenizer.char_limits.get(lang.split("-")[0], 250),
-            lambda piece: len(model.tokenizer.encode(piece.lower(), lang)),
-            model.args.gpt_max_text_tokens - 1,
-        )
+        with self.load() as loaded:
+            model = loaded.model
+            return split_text(
+                text,
+                model.tokenizer.char_limits.get(lang.split("-")[0], 250),
+                lambda piece: len(model.tokenizer.encode(piece.lower(), lang)),
+                model.args.gpt_max_text_tokens - 1,
+            )
 
 
 def resolve_language(known: tuple[str, ...], language: str) -> str:

@@ -53,5 +53,6 @@ class WorkerContext:
             cache=ModelCache(
                 idle_ttl=settings.worker.model_idle_ttl_s,
                 budget_bytes=int(budget * 2**20) if (budget := settings.worker.model_memory_budget_mb) else None,
+                wait_s=settings.worker.model_load_wait_s,
             ),
         )
