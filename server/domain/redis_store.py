@@ -13,7 +13,7 @@ from datetime import datetime
 
 import redis
 
-from server.domain.task_store import Mutation, TaskStore, TooManyActive
+from server.domain.task_store import Mutation, TaskQuery, TaskStore, TooManyActive
 from server.domain.tasks import Task, TaskStatus
 
 
@@ -34,12 +34,17 @@ class RedisTaskStore(TaskStore):
     def _index(self, status: TaskStatus) -> str:
         return f"{self._prefix}tasks:{status.value}"
 
+    def _owned(self, owner: str) -> str:
+        return f"{self._prefix}owned:{owner}"  # every task of one owner, scored by creation time
+
     def _active(self, owner: str) -> str:
         return f"{self._prefix}active:{owner}"
 
     def _write(self, pipe, task: Task, previous: TaskStatus | None) -> None:
         key = self._key(task.id)
         pipe.set(key, json.dumps(task.to_record()))
+        if previous is None:
+            pipe.zadd(self._owned(task.owner), {task.id: task.created_at.timestamp()})
         if previous is not None and previous is not task.status:
             pipe.zrem(self._index(previous), task.id)
         pipe.zadd(self._index(task.status), {task.id: task.updated_at.timestamp()})
@@ -84,6 +89,7 @@ class RedisTaskStore(TaskStore):
         with self._redis.pipeline() as pipe:
             if task is not None:
                 pipe.srem(self._active(task.owner), task_id)
+                pipe.zrem(self._owned(task.owner), task_id)
             pipe.delete(self._key(task_id))
             for status in TaskStatus:
                 pipe.zrem(self._index(status), task_id)
@@ -125,6 +131,27 @@ class RedisTaskStore(TaskStore):
         if stale:
             self._redis.srem(self._active(owner), *stale)
         return len(members) - len(stale)
+
+    def list_owned(self, owner: str, query: TaskQuery) -> list[Task]:
+        index = self._owned(owner)
+        upper = f"{query.after[0].timestamp()}" if query.after else "+inf"
+        lower = f"({query.created_after.timestamp()}" if query.created_after else "-inf"
+        found: list[Task] = []
+        offset = 0
+        while len(found) < query.limit:
+            ids = self._redis.zrevrangebyscore(index, upper, lower, start=offset, num=200)
+            if not ids:
+                break
+            records = self._redis.mget([self._key(i.decode() if isinstance(i, bytes) else i) for i in ids])
+            stale = [i for i, raw in zip(ids, records, strict=True) if raw is None]
+            if stale:  # expired by their TTL: the index forgets them too
+                self._redis.zrem(index, *stale)
+            offset += len(ids) - len(stale)  # removed members no longer count in the offsets
+            tasks = [Task.from_record(json.loads(raw)) for raw in records if raw is not None]
+            # Scores tie at equal timestamps; the (created_at, id) order is settled here.
+            found += [t for t in sorted(tasks, key=lambda t: (t.created_at, t.id), reverse=True) if query.matches(t)]
+        found.sort(key=lambda t: (t.created_at, t.id), reverse=True)
+        return found[: query.limit]
 
     def find(self, statuses: set[TaskStatus], updated_before: datetime | None = None) -> list[Task]:
         upper = updated_before.timestamp() if updated_before else "+inf"

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from server.domain.sqlite_local import ThreadLocalSqlite
-from server.domain.task_store import Mutation, TaskStore, TooManyActive
+from server.domain.task_store import Mutation, TaskQuery, TaskStore, TooManyActive
 from server.domain.tasks import Task, TaskStatus
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,27 @@ class SqliteTaskStore(TaskStore):
             .fetchone()
         )
         return int(row[0])
+
+    def list_owned(self, owner: str, query: TaskQuery) -> list[Task]:
+        # Filtered in SQL on the owner (indexed) and the newest-first order; the rest of the query is
+        # applied to the decoded records, reading in pages until `limit` match.
+        sql = (
+            "SELECT record FROM tasks WHERE json_extract(record, '$.owner') = ?"
+            " AND (json_extract(record, '$.created_at'), id) < (?, ?)"
+            " ORDER BY json_extract(record, '$.created_at') DESC, id DESC LIMIT ?"
+        )
+        after_at, after_id = (query.after[0].isoformat(), query.after[1]) if query.after else ("9999", "")
+        found: list[Task] = []
+        while len(found) < query.limit:
+            rows = self._connect().execute(sql, (owner, after_at, after_id, 200)).fetchall()
+            for (record,) in rows:
+                task = Task.from_record(json.loads(record))
+                after_at, after_id = task.created_at.isoformat(), task.id
+                if query.matches(task):
+                    found.append(task)
+            if len(rows) < 200 or (query.created_after and after_at <= query.created_after.isoformat()):
+                break
+        return found[: query.limit]
 
     def find(self, statuses: set[TaskStatus], updated_before: datetime | None = None) -> list[Task]:
         marks = ",".join("?" for _ in statuses)

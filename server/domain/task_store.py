@@ -8,12 +8,30 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from server.domain.tasks import Task, TaskError, TaskStatus, utcnow
+from server.domain.tasks import Task, TaskError, TaskKind, TaskStatus, utcnow
 
 Mutation = Callable[[Task], Task | None]  # return None to leave the task unchanged
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    kind: TaskKind | None = None
+    status: TaskStatus | None = None
+    created_after: datetime | None = None
+    after: tuple[datetime, str] | None = None  # (created_at, id) of the last task already seen
+    limit: int = 20
+
+    def matches(self, task: Task) -> bool:
+        return (
+            (self.kind is None or task.kind is self.kind)
+            and (self.status is None or task.status is self.status)
+            and (self.created_after is None or task.created_at > self.created_after)
+            and (self.after is None or (task.created_at, task.id) < self.after)
+        )
 
 
 class TooManyActive(Exception):
@@ -45,6 +63,11 @@ class TaskStore(abc.ABC):
     @abc.abstractmethod
     def _mutate(self, task_id: str, fn: Mutation) -> Task | None:
         """Apply `fn` atomically; return the stored task afterwards (None if it does not exist)."""
+
+    @abc.abstractmethod
+    def list_owned(self, owner: str, query: TaskQuery) -> list[Task]:
+        """One owner's tasks matching `query`, newest first (created_at, then id), starting after
+        `query.after`, at most `query.limit`."""
 
     @abc.abstractmethod
     def find(self, statuses: set[TaskStatus], updated_before: datetime | None = None) -> list[Task]:

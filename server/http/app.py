@@ -17,6 +17,7 @@ from server.http.controllers.health import health
 from server.http.controllers.metrics import metrics
 from server.http.controllers.models import ModelsController
 from server.http.controllers.stt import SttController
+from server.http.controllers.tasks import list_tasks
 from server.http.controllers.tts import TtsController
 from server.http.controllers.usage import usage
 from server.http.errors import EXCEPTION_HANDLERS
@@ -43,7 +44,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
 
     v1 = Router(
         path="/v1",
-        route_handlers=[health, usage, SttController, TtsController, CloneController, ModelsController],
+        route_handlers=[health, usage, list_tasks, SttController, TtsController, CloneController, ModelsController],
     )
     return Litestar(
         route_handlers=[v1, metrics, *web_routes()],

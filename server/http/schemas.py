@@ -44,6 +44,39 @@ class TaskResponse:
 
 
 @dataclass
+class TaskListItem:
+    task_id: str
+    kind: str
+    status: str
+    progress: int
+    created_at: datetime
+    updated_at: datetime
+    error: ErrorDetail | None
+
+
+@dataclass
+class TaskList:
+    items: list[TaskListItem]
+    next_cursor: str | None  # null on the last page
+
+    @staticmethod
+    def of(tasks: list[Task], next_cursor: str | None) -> TaskList:
+        items = [
+            TaskListItem(
+                task_id=t.id,
+                kind=t.kind.value,
+                status=t.status.value,
+                progress=t.progress,
+                created_at=t.created_at,
+                updated_at=t.updated_at,
+                error=ErrorDetail(t.error.code, t.error.message) if t.error else None,
+            )
+            for t in tasks
+        ]
+        return TaskList(items=items, next_cursor=next_cursor)
+
+
+@dataclass
 class SttWord:
     start: float
     end: float

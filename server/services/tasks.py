@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from anyio import to_thread
 
 from server.dispatch.base import Dispatcher
 from server.domain.artifacts import ArtifactStore
-from server.domain.errors import NotFound, QueueUnavailable, TaskNotReady
-from server.domain.task_store import TaskStore, TooManyActive
+from server.domain.errors import BadRequest, NotFound, QueueUnavailable, TaskNotReady
+from server.domain.task_store import TaskQuery, TaskStore, TooManyActive
 from server.domain.tasks import Task, TaskKind, TaskLane, TaskStatus
 from server.services.quota import too_many_tasks
 from server.services.task_events import TaskEvents
@@ -86,6 +91,16 @@ class TaskService:
             raise NotFound(f"no {kind.value} task with id {task_id!r}", code="task_not_found")
         return task
 
+    def list_tasks(self, owner: str, query: TaskQuery) -> tuple[list[Task], str | None]:
+        """One page of the owner's tasks, newest first, and the cursor of the next page (None: last)."""
+        try:
+            tasks = self.store.list_owned(owner, replace(query, limit=query.limit + 1))
+        except Exception as exc:
+            raise QueueUnavailable("the task store is unreachable; try again shortly") from exc
+        page = tasks[: query.limit]
+        more = len(tasks) > query.limit
+        return page, encode_cursor(page[-1]) if more and page else None
+
     def cancel(self, task_id: str, owner: str, kind: TaskKind) -> tuple[Task, bool]:
         """(the task now, whether this call canceled it). A finished task is forgotten instead:
         its files and record are deleted."""
@@ -143,3 +158,17 @@ class TaskService:
         async for task in self.watch(task_id, owner, kind, timeout):  # noqa: B007 - the last one counts
             pass
         return task  # type: ignore[return-value] - watch yields at least once (or raises NotFound)
+
+
+def encode_cursor(task: Task) -> str:
+    """An opaque cursor: the position (created_at, id) after which the next page starts."""
+    raw = json.dumps([task.created_at.isoformat(), task.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created_at, task_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(created_at), str(task_id)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise BadRequest("the cursor is not one this server gave out", code="invalid_cursor") from exc
