@@ -55,6 +55,11 @@ class TaskNotReady(ServiceError):
     code = "task_not_ready"
 
 
+class Conflict(ServiceError):
+    status = 409
+    code = "conflict"
+
+
 class PayloadTooLarge(ServiceError):
     status = 413
     code = "payload_too_large"

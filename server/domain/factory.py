@@ -43,6 +43,16 @@ def open_usage_counter(settings: Settings):
     return SqliteUsageCounter(settings.storage.sqlite_path)
 
 
+def open_idempotency_store(settings: Settings):
+    if settings.redis_url:
+        from server.domain.idempotency import RedisIdempotencyStore
+
+        return RedisIdempotencyStore(redis_client(settings.redis_url), settings.redis_prefix)
+    from server.domain.idempotency import SqliteIdempotencyStore
+
+    return SqliteIdempotencyStore(settings.storage.sqlite_path)
+
+
 def open_voice_store(settings: Settings):
     from model_store.voices import VoiceStore
 

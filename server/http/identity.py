@@ -8,8 +8,11 @@ only reports the budget. Polling therefore never burns a plan.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from anyio import to_thread
 from litestar import Request
+from litestar.params import Parameter
 
 from server.auth.caller import LOCAL_OWNER, Caller
 from server.auth.keys import extract_key
@@ -61,3 +64,14 @@ def _rate_limit(request: Request, caller: Caller, limiter) -> None:
 def require_admin(caller: Caller) -> None:
     if caller.plan is not None and not caller.plan.admin:
         raise Forbidden("this needs an admin key")
+
+
+# The header a client sets to make a submission safe to retry (see server/services/idempotency.py).
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        required=False,
+        description="Retry-safe submission: the same key and body within 24 h return the first task",
+    ),
+]

@@ -9,6 +9,7 @@ later stage (probe, decode) sees an ordinary audio file.
 
 from __future__ import annotations
 
+import hashlib
 import wave
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ class StagedAudio:
     path: Path
     size: int  # bytes received from the client
     name: str | None
+    sha256: str  # of the bytes received: what makes a retried upload "the same request"
 
 
 async def stage_audio_source(
@@ -74,6 +76,7 @@ async def stage_audio_source(
         raise PayloadTooLarge(f"the upload exceeds the {max_bytes / 1_000_000:.0f} MB limit", code="upload_too_large")
     file, tmp = artifacts.open_staging(task_id)
     size = 0
+    digest = hashlib.sha256()
     try:
         writer = _PcmWriter(file, source.pcm) if source.pcm is not None else file
         async for chunk in source.chunks():
@@ -82,13 +85,15 @@ async def stage_audio_source(
                 raise PayloadTooLarge(
                     f"the upload exceeds the {max_bytes / 1_000_000:.0f} MB limit", code="upload_too_large"
                 )
+            digest.update(chunk)
             writer.write(chunk)
         writer.close()
     except BaseException:
         file.close()
         tmp.unlink(missing_ok=True)
         raise
-    return StagedAudio(path=artifacts.commit(tmp, task_id, artifacts.INPUT), size=size, name=source.name)
+    path = artifacts.commit(tmp, task_id, artifacts.INPUT)
+    return StagedAudio(path=path, size=size, name=source.name, sha256=digest.hexdigest())
 
 
 class _PcmWriter:

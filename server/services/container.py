@@ -22,6 +22,7 @@ from server.auth.ratelimit import RateLimiter, open_rate_limiter
 from server.dispatch.base import Dispatcher
 from server.domain.factory import (
     open_artifacts,
+    open_idempotency_store,
     open_task_metrics,
     open_task_store,
     open_usage_counter,
@@ -31,6 +32,7 @@ from server.domain.factory import (
 from server.domain.metrics import TaskMetrics
 from server.services.cache import MemoryCache, RedisCache
 from server.services.catalog import CatalogService
+from server.services.idempotency import Idempotency
 from server.services.janitor import sweep
 from server.services.submissions import SubmissionService
 from server.services.task_events import RedisTaskEvents, TaskEvents
@@ -97,10 +99,11 @@ def build_services(settings: Settings) -> Services:
     catalog = CatalogService(voices, open_usage_counter(settings), dispatcher.capabilities, cache)
     tasks = TaskService(store, artifacts, dispatcher, build_task_events(settings, store))
     quotas = open_quota_store(settings)
+    idempotency = Idempotency(open_idempotency_store(settings), tasks)
     return Services(
         settings=settings,
         tasks=tasks,
-        submissions=SubmissionService(settings, tasks, catalog, quotas, dispatcher.capabilities),
+        submissions=SubmissionService(settings, tasks, catalog, quotas, dispatcher.capabilities, idempotency),
         dispatcher=dispatcher,
         catalog=catalog,
         keys=open_key_store(settings),

@@ -19,10 +19,10 @@ def charged(quotas: QuotaStore, owner: str, plan, metric: str, amount: int) -> I
     """Consume `amount` of the owner's monthly `metric` for the duration of a submission; refunded
     if it fails. Yields what was consumed ({} when the plan has no such quota), for the task to
     keep so that cancelling it can refund the same."""
-    limit = plan.quota_limits().get(metric) if plan is not None else None
-    if plan is None or limit is None or amount <= 0:
+    if plan is None or amount <= 0:  # authentication off: nobody to count for
         yield {}
         return
+    limit = plan.quota_limits().get(metric)  # None: unlimited, but still counted for /v1/usage
     allowed, used = quotas.consume(owner, metric, amount, limit)
     if not allowed:
         raise QuotaExceeded(

@@ -11,6 +11,7 @@ follow the file, as a function read once the source is consumed).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from typing import TypeAlias, TypeVar
@@ -21,13 +22,15 @@ from engines.audio_io import AudioInfo
 from server.auth.caller import Caller
 from server.domain.clone_options import CloneOptions
 from server.domain.errors import PayloadTooLarge
+from server.domain.idempotency import Claim
 from server.domain.stt_options import SttOptions
 from server.domain.tasks import Task, TaskKind, TaskLane, new_task_id
 from server.domain.tts_artifacts import SCRIPT_ARTIFACT
 from server.domain.tts_options import TtsRequest
 from server.services.audio_check import check_audio
-from server.services.audio_source import AudioSource, stage_audio_source
+from server.services.audio_source import AudioSource, StagedAudio, stage_audio_source
 from server.services.catalog import CatalogService
+from server.services.idempotency import Idempotency, fingerprint
 from server.services.lanes import choose_lane
 from server.services.quota import audio_limit_seconds, charged, refund, upload_limit_bytes
 from server.services.stt_requests import check_servable
@@ -49,28 +52,47 @@ class SubmissionService:
         catalog: CatalogService,
         quotas,
         capabilities: Callable[[], dict],
+        idempotency: Idempotency,
     ) -> None:
         self._settings = settings
         self._tasks = tasks
         self._catalog = catalog
         self._quotas = quotas
         self._capabilities = capabilities
+        self._idempotency = idempotency
 
     async def submit_stt(
-        self, caller: Caller, source: AudioSource, options: OptionsFrom[SttOptions], *, interactive: bool | None = None
+        self,
+        caller: Caller,
+        source: AudioSource,
+        options: OptionsFrom[SttOptions],
+        *,
+        interactive: bool | None = None,
+        idempotency_key: str | None = None,
     ) -> Task:
         task_id = new_task_id()
         with self._tasks.staging(task_id):
-            info = await self._stage(caller, source, task_id)
+            staged, info = await self._stage(caller, source, task_id)
             opts = _resolve(options)
             check_servable(opts, await to_thread.run_sync(self._capabilities))
             seconds = math.ceil(info.duration or 0)
             lane = choose_lane(self._settings.worker, TaskKind.STT, info.duration, interactive)
             params = opts.model_dump(exclude_defaults=True)
-            with charged(self._quotas, caller.owner, caller.plan, "stt_seconds", seconds) as charge:
-                return await self._record(TaskKind.STT, caller, params, task_id, lane, charge)
+            claim = Claim(fingerprint(TaskKind.STT, params, staged.sha256), task_id)
+            async with self._idempotency.claimed(caller.owner, idempotency_key, claim) as earlier:
+                if earlier is not None:
+                    return self._discard(task_id, earlier)
+                with charged(self._quotas, caller.owner, caller.plan, "stt_seconds", seconds) as charge:
+                    return await self._record(TaskKind.STT, caller, params, task_id, lane, charge)
 
-    async def submit_tts(self, caller: Caller, request: TtsRequest, *, interactive: bool | None = None) -> Task:
+    async def submit_tts(
+        self,
+        caller: Caller,
+        request: TtsRequest,
+        *,
+        interactive: bool | None = None,
+        idempotency_key: str | None = None,
+    ) -> Task:
         settings = self._settings.tts
         voices = resolve_voices(request, settings)
         script = check_script(request, voices, settings)
@@ -78,18 +100,30 @@ class SubmissionService:
         task_id = new_task_id()
         params = request.model_dump(exclude={"text"}, exclude_defaults=True)
         lane = choose_lane(self._settings.worker, TaskKind.TTS, script.spoken_chars, interactive)
-        with (
-            self._tasks.staging(task_id),
-            charged(self._quotas, caller.owner, caller.plan, "tts_characters", script.spoken_chars) as charge,
-        ):
-            self._tasks.artifacts.write_bytes(task_id, SCRIPT_ARTIFACT, request.text.encode("utf-8"))
-            return await self._record(TaskKind.TTS, caller, params, task_id, lane, charge)
+        text_sha256 = hashlib.sha256(request.text.encode("utf-8")).hexdigest()
+        claim = Claim(fingerprint(TaskKind.TTS, params, text_sha256), task_id)
+        async with self._idempotency.claimed(caller.owner, idempotency_key, claim) as earlier:
+            if earlier is not None:
+                return earlier
+            with (
+                self._tasks.staging(task_id),
+                charged(self._quotas, caller.owner, caller.plan, "tts_characters", script.spoken_chars) as charge,
+            ):
+                self._tasks.artifacts.write_bytes(task_id, SCRIPT_ARTIFACT, request.text.encode("utf-8"))
+                return await self._record(TaskKind.TTS, caller, params, task_id, lane, charge)
 
-    async def submit_clone(self, caller: Caller, source: AudioSource, options: OptionsFrom[CloneOptions]) -> Task:
+    async def submit_clone(
+        self,
+        caller: Caller,
+        source: AudioSource,
+        options: OptionsFrom[CloneOptions],
+        *,
+        idempotency_key: str | None = None,
+    ) -> Task:
         limits = self._settings.clone
         task_id = new_task_id()
         with self._tasks.staging(task_id):
-            info = await self._stage(caller, source, task_id)
+            staged, info = await self._stage(caller, source, task_id)
             opts = _resolve(options)
             if info.duration is not None and info.duration > limits.max_audio_s:
                 # from the container's header: nothing long is decoded in vain
@@ -99,16 +133,25 @@ class SubmissionService:
                     code="audio_too_long",
                 )
             params = opts.model_dump(exclude_defaults=True)
-            with charged(self._quotas, caller.owner, caller.plan, "clones", 1) as charge:
-                return await self._record(TaskKind.CLONE, caller, params, task_id, TaskLane.BATCH, charge)
+            claim = Claim(fingerprint(TaskKind.CLONE, params, staged.sha256), task_id)
+            async with self._idempotency.claimed(caller.owner, idempotency_key, claim) as earlier:
+                if earlier is not None:
+                    return self._discard(task_id, earlier)
+                with charged(self._quotas, caller.owner, caller.plan, "clones", 1) as charge:
+                    return await self._record(TaskKind.CLONE, caller, params, task_id, TaskLane.BATCH, charge)
 
-    async def _stage(self, caller: Caller, source: AudioSource, task_id: str) -> AudioInfo:
+    def _discard(self, task_id: str, earlier: Task) -> Task:
+        """A retry of an accepted submission: its own upload goes, the earlier task is the answer."""
+        self._tasks.artifacts.remove_task(task_id)
+        return earlier
+
+    async def _stage(self, caller: Caller, source: AudioSource, task_id: str) -> tuple[StagedAudio, AudioInfo]:
         """The input on disk within the caller's upload limit, and from its container's headers
         (nothing decoded yet) audio within the caller's duration limit."""
         max_bytes = upload_limit_bytes(self._settings.max_upload_bytes, caller.plan)
         staged = await stage_audio_source(source, self._tasks.artifacts, task_id, max_bytes)
         max_seconds = audio_limit_seconds(self._settings.stt.max_duration_s, caller.plan)
-        return await to_thread.run_sync(check_audio, staged.path, max_seconds)
+        return staged, await to_thread.run_sync(check_audio, staged.path, max_seconds)
 
     async def _record(
         self, kind: TaskKind, caller: Caller, params: dict, task_id: str, lane: TaskLane, charge: dict[str, int]

@@ -9,7 +9,7 @@ from litestar.params import FromPath
 from server.auth.caller import Caller
 from server.domain.clone_options import CloneOptions
 from server.domain.tasks import TaskKind
-from server.http.identity import COUNTS
+from server.http.identity import COUNTS, IdempotencyKey
 from server.http.multipart import MultipartUpload
 from server.http.openapi_docs import AUDIO_FILE, multipart_operation, schema_fields
 from server.http.schemas import TaskResponse
@@ -33,10 +33,15 @@ class CloneController(Controller):
         summary="Create a voice from a reference clip (≥ 10 s of one speaker's speech)",
     )
     async def submit(
-        self, request: Request, caller: NamedDependency[Caller], submissions: NamedDependency[SubmissionService]
+        self,
+        request: Request,
+        caller: NamedDependency[Caller],
+        submissions: NamedDependency[SubmissionService],
+        idempotency_key: IdempotencyKey = None,
     ) -> TaskResponse:
         upload = MultipartUpload(request)
-        task = await submissions.submit_clone(caller, upload, lambda: CloneOptions.parse(upload.fields))
+        options = lambda: CloneOptions.parse(upload.fields)  # noqa: E731 - the fields arrive with the body
+        task = await submissions.submit_clone(caller, upload, options, idempotency_key=idempotency_key)
         return TaskResponse.of(task)
 
     @get("/limits", sync_to_thread=False, summary="Reference clip limits: least speech, longest clip (public)")

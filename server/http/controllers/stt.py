@@ -13,7 +13,7 @@ from server.domain.stt_options import SttOptions
 from server.domain.subtitles import to_srt, to_vtt
 from server.domain.tasks import TaskKind
 from server.domain.transcripts import TRANSCRIPT_ARTIFACT
-from server.http.identity import COUNTS
+from server.http.identity import COUNTS, IdempotencyKey
 from server.http.multipart import MultipartUpload
 from server.http.openapi_docs import AUDIO_FILE, multipart_operation, schema_fields
 from server.http.schemas import SttResult, TaskResponse
@@ -38,10 +38,15 @@ class SttController(Controller):
         summary="Submit audio for transcription (with speakers, by default)",
     )
     async def submit(
-        self, request: Request, caller: NamedDependency[Caller], submissions: NamedDependency[SubmissionService]
+        self,
+        request: Request,
+        caller: NamedDependency[Caller],
+        submissions: NamedDependency[SubmissionService],
+        idempotency_key: IdempotencyKey = None,
     ) -> TaskResponse:
         upload = MultipartUpload(request)
-        task = await submissions.submit_stt(caller, upload, lambda: SttOptions.parse(upload.fields))
+        options = lambda: SttOptions.parse(upload.fields)  # noqa: E731 - the fields arrive with the body
+        task = await submissions.submit_stt(caller, upload, options, idempotency_key=idempotency_key)
         return TaskResponse.of(task)
 
     @delete(

@@ -10,7 +10,7 @@ from server.auth.caller import Caller
 from server.domain.tasks import TaskKind
 from server.domain.tts_artifacts import AUDIO_FORMATS, audio_artifact
 from server.domain.tts_options import TtsRequest
-from server.http.identity import COUNTS
+from server.http.identity import COUNTS, IdempotencyKey
 from server.http.ranges import file_response
 from server.http.schemas import TaskResponse
 from server.services.submissions import SubmissionService
@@ -28,8 +28,9 @@ class TtsController(Controller):
         data: JSONBody[TtsRequest],
         caller: NamedDependency[Caller],
         submissions: NamedDependency[SubmissionService],
+        idempotency_key: IdempotencyKey = None,
     ) -> TaskResponse:
-        return TaskResponse.of(await submissions.submit_tts(caller, data))
+        return TaskResponse.of(await submissions.submit_tts(caller, data, idempotency_key=idempotency_key))
 
     @get("/cues", sync_to_thread=False, summary="The emotion and event cues a script may use (no authentication)")
     def cues(self) -> dict[str, list[dict]]:
