@@ -121,6 +121,12 @@ def worker(queues: str, concurrency: int, name: str, lane: str) -> None:
         app.send_task(RUN_TASK, args=[task.id], **publish_options(settings, task))
 
     if lane == "all":
+        # Webhooks are sent from the worker side, by one thread in this (main) process.
+        from server.auth.webhook_secrets import open_webhook_secrets
+        from server.domain.factory import open_webhook_queue
+        from server.worker.webhooks import WebhookDeliverer
+
+        WebhookDeliverer(settings, store, open_webhook_queue(settings), open_webhook_secrets(settings)).start()
         # A process of its own for the interactive lane, so a short request never waits for this
         # worker's long task to end; it stops with this worker.
         start_interactive_companion(settings, kinds, name)

@@ -153,6 +153,19 @@ class WorkerSettings(BaseModel):
     `voice-api worker` that serves stt or tts in distributed mode. 0: the lane is only served first."""
 
 
+class WebhookSettings(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    allow_hosts: list[str] = Field(default_factory=list)
+    """Hosts or networks (CIDR) that callback URLs may point to although they are loopback,
+    link-local or private addresses (refused otherwise, so callers cannot make the server reach its
+    own network). E.g. ["10.0.0.0/8", "hooks.internal"]."""
+    retry_for_s: float = Field(default=3600.0, gt=0)
+    """How long a failing delivery is retried (exponential backoff from 2 s, at most 10 min apart)."""
+    timeout_s: float = Field(default=10.0, gt=0)
+    """How long one delivery attempt waits for the receiver's answer."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VOICE_API_",
@@ -177,6 +190,7 @@ class Settings(BaseSettings):
     clone: CloneSettings = CloneSettings()
     auth: AuthSettings = AuthSettings()
     worker: WorkerSettings = WorkerSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     @property
     def distributed(self) -> bool:

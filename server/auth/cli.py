@@ -10,6 +10,7 @@ import click
 
 from server.auth.keys import ApiKey, KeyStore, open_key_store
 from server.auth.plans import AuthSettings
+from server.auth.webhook_secrets import open_webhook_secrets
 from server.settings import Settings
 
 
@@ -47,7 +48,18 @@ def create(owner: str, plan: str | None) -> None:
     key, plaintext = store.create(owner.strip(), plan)
     click.echo(f"Created key {key.key_id} for {key.owner} on plan {key.plan}.")
     click.echo(f"API key: {plaintext}")
-    click.echo("Copy it now: it cannot be shown again. Lost keys are revoked and replaced.", err=True)
+    click.echo(f"Webhook secret: {open_webhook_secrets(Settings()).rotate(key.key_id)}")
+    click.echo("Copy them now: they cannot be shown again. Lost keys are revoked and replaced.", err=True)
+
+
+@keys.command(name="webhook-secret")
+@click.argument("key_id")
+def webhook_secret(key_id: str) -> None:
+    """Make a new webhook signing secret for a key (the old one stops working at once) and print it."""
+    store, _ = _open()
+    if store.get(key_id) is None:
+        raise click.BadParameter(f"no key {key_id!r}", param_hint="KEY_ID")
+    click.echo(f"Webhook secret: {open_webhook_secrets(Settings()).rotate(key_id)}")
 
 
 @keys.command(name="list")

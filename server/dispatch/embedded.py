@@ -78,6 +78,7 @@ class EmbeddedWorkerPool:
         self._running: set[str] = set()
         self._lock = threading.Lock()
         self._engines: dict[str, Any] = {}
+        self._stop_webhooks: threading.Event | None = None
 
     def start(self) -> None:
         self._queue.open()  # a pool may be started again after a stop (an app's lifespan re-entered)
@@ -89,6 +90,7 @@ class EmbeddedWorkerPool:
             log.info("re-queued %d task(s) found unfinished at start-up", len(recovered))
         workers = [("voice-worker", _BOTH)] * self._concurrency
         workers += [("voice-interactive", _INTERACTIVE_ONLY)] * self._interactive_workers
+        self._stop_webhooks = _webhook_deliverer(self._ctx).start()
         for index, (name, lanes) in enumerate(workers):
             thread = threading.Thread(target=self._loop, args=(lanes,), name=f"{name}-{index}", daemon=True)
             thread.start()
@@ -96,6 +98,8 @@ class EmbeddedWorkerPool:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._queue.close()
+        if self._stop_webhooks is not None:
+            self._stop_webhooks.set()
         for thread in self._threads:
             thread.join(timeout=timeout / max(1, len(self._threads)))
         # Tasks still running are put back in the queue, with the attempt refunded: a clean
@@ -147,6 +151,13 @@ class EmbeddedWorkerPool:
 
     def capabilities(self) -> dict[str, Any]:
         return self._engines
+
+
+def _webhook_deliverer(ctx: WorkerContext):
+    from server.auth.webhook_secrets import open_webhook_secrets
+    from server.worker.webhooks import WebhookDeliverer
+
+    return WebhookDeliverer(ctx.settings, ctx.store, ctx.webhooks, open_webhook_secrets(ctx.settings))
 
 
 def _lower_priority(niceness: int = 10) -> None:

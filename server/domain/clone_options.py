@@ -24,6 +24,9 @@ class CloneOptions(FormOptions):
     """private: only you see and use it; public: every API user can."""
     transcript: str | None = Field(default=None, max_length=5000)
     """What is said in the clip, if known (kept with the voice for engines that use it)."""
+    callback_url: str | None = Field(default=None, max_length=2000)
+    """Webhook: when the task ends, its status document is POSTed here, signed with your key's
+    webhook secret (Standard Webhooks). Not stored with the task's options."""
 
     @field_validator("tags", "languages", mode="before")
     @classmethod

@@ -53,6 +53,16 @@ def open_idempotency_store(settings: Settings):
     return SqliteIdempotencyStore(settings.storage.sqlite_path)
 
 
+def open_webhook_queue(settings: Settings):
+    if settings.redis_url:
+        from server.domain.webhook_queue import RedisWebhookQueue
+
+        return RedisWebhookQueue(redis_client(settings.redis_url), settings.redis_prefix)
+    from server.domain.webhook_queue import SqliteWebhookQueue
+
+    return SqliteWebhookQueue(settings.storage.sqlite_path)
+
+
 def open_voice_store(settings: Settings):
     from model_store.voices import VoiceStore
 

@@ -27,6 +27,9 @@ class SttOptions(FormOptions):
     """Upper bound on the number of speakers."""
     word_timestamps: bool = False
     """Include words with start, end, probability and speaker in each segment."""
+    callback_url: str | None = Field(default=None, max_length=2000)
+    """Webhook: when the task ends, its status document is POSTed here, signed with your key's
+    webhook secret (Standard Webhooks). Not stored with the task's options."""
 
     @field_validator("language", mode="before")
     @classmethod

@@ -129,6 +129,10 @@ class TaskStore(abc.ABC):
 
         return self._mutate(task_id, fn), canceled
 
+    def record_webhook(self, task_id: str, webhook: dict[str, Any]) -> None:
+        """Store a delivery attempt's outcome on the task (any status: deliveries follow the end)."""
+        self._mutate(task_id, lambda task: task.evolve(webhook=webhook))
+
     def requeue(self, task_id: str, refund_attempt: bool = False) -> Task | None:
         def fn(task: Task) -> Task | None:
             if task.status is not TaskStatus.RUNNING:

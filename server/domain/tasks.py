@@ -65,6 +65,8 @@ class Task:
     attempts: int = 0  # how many times a worker started it; bounded, so a poison task can't loop
     lane: TaskLane = TaskLane.BATCH
     charge: dict[str, int] = field(default_factory=dict)  # monthly quota charged at submission, refunded on cancel
+    # {"url", "key_id", "attempts", "last_status", "delivered_at"} when a callback_url was given
+    webhook: dict[str, Any] | None = None
 
     @staticmethod
     def new(
@@ -74,6 +76,7 @@ class Task:
         task_id: str | None = None,
         lane: TaskLane = TaskLane.BATCH,
         charge: dict[str, int] | None = None,
+        webhook: dict[str, Any] | None = None,
     ) -> Task:
         now = utcnow()
         return Task(
@@ -87,6 +90,7 @@ class Task:
             params=dict(params or {}),
             lane=lane,
             charge=dict(charge or {}),
+            webhook=webhook,
         )
 
     def evolve(self, **changes: Any) -> Task:
@@ -119,4 +123,5 @@ class Task:
             attempts=int(data.get("attempts", 0)),
             lane=TaskLane(data.get("lane", TaskLane.BATCH)),
             charge=data.get("charge") or {},
+            webhook=data.get("webhook"),
         )

@@ -30,6 +30,9 @@ class TtsRequest(BaseModel):
     """Gain applied to the finished audio, in dB (a limiter prevents clipping)."""
     language: str | None = Field(default=None, max_length=16)
     """Language hint for multilingual engines (XTTS); Piper voices have a fixed language."""
+    callback_url: str | None = Field(default=None, max_length=2000)
+    """Webhook: when the task ends, its status document is POSTed here, signed with your key's
+    webhook secret (Standard Webhooks). Not stored with the task's options."""
 
     @field_validator("text")
     @classmethod

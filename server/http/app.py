@@ -20,6 +20,7 @@ from server.http.controllers.stt import SttController
 from server.http.controllers.tasks import list_tasks
 from server.http.controllers.tts import TtsController
 from server.http.controllers.usage import usage
+from server.http.controllers.webhooks import rotate_webhook_secret
 from server.http.errors import EXCEPTION_HANDLERS
 from server.http.headers import add_response_headers
 from server.http.identity import provide_caller
@@ -44,7 +45,16 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
 
     v1 = Router(
         path="/v1",
-        route_handlers=[health, usage, list_tasks, SttController, TtsController, CloneController, ModelsController],
+        route_handlers=[
+            health,
+            usage,
+            list_tasks,
+            rotate_webhook_secret,
+            SttController,
+            TtsController,
+            CloneController,
+            ModelsController,
+        ],
     )
     return Litestar(
         route_handlers=[v1, metrics, *web_routes()],

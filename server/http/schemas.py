@@ -29,6 +29,7 @@ class TaskResponse:
     updated_at: datetime
     error: ErrorDetail | None
     result: dict[str, Any] | None
+    webhook: dict[str, Any] | None = None  # {url, attempts, last_status, delivered_at} with a callback_url
 
     @staticmethod
     def of(task: Task, include_result: bool = True) -> TaskResponse:
@@ -40,7 +41,11 @@ class TaskResponse:
             updated_at=task.updated_at,
             error=ErrorDetail(task.error.code, task.error.message) if task.error else None,
             result=task.result if include_result else None,
+            webhook={k: v for k, v in task.webhook.items() if k in _WEBHOOK_FIELDS} if task.webhook else None,
         )
+
+
+_WEBHOOK_FIELDS = ("url", "attempts", "last_status", "delivered_at")
 
 
 @dataclass

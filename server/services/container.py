@@ -19,6 +19,7 @@ from model_store.voices import VoiceStore
 from server.auth.keys import KeyStore, open_key_store
 from server.auth.quotas import QuotaStore, open_quota_store
 from server.auth.ratelimit import RateLimiter, open_rate_limiter
+from server.auth.webhook_secrets import open_webhook_secrets
 from server.dispatch.base import Dispatcher
 from server.domain.factory import (
     open_artifacts,
@@ -27,6 +28,7 @@ from server.domain.factory import (
     open_task_store,
     open_usage_counter,
     open_voice_store,
+    open_webhook_queue,
     redis_client,
 )
 from server.domain.metrics import TaskMetrics
@@ -64,6 +66,7 @@ class Services:
     quotas: QuotaStore
     task_metrics: TaskMetrics
     voices: VoiceStore  # swept by the janitor
+    webhook_secrets: object
     rate_limited: Counter = field(default_factory=Counter)
 
 
@@ -97,13 +100,19 @@ def build_services(settings: Settings) -> Services:
     cache = RedisCache(redis_client(settings.redis_url), settings.redis_prefix) if settings.redis_url else MemoryCache()
     voices = open_voice_store(settings)
     catalog = CatalogService(voices, open_usage_counter(settings), dispatcher.capabilities, cache)
-    tasks = TaskService(store, artifacts, dispatcher, build_task_events(settings, store))
+    tasks = TaskService(
+        store, artifacts, dispatcher, build_task_events(settings, store), webhooks=open_webhook_queue(settings)
+    )
     quotas = open_quota_store(settings)
     idempotency = Idempotency(open_idempotency_store(settings), tasks)
+    webhook_secrets = open_webhook_secrets(settings)
     return Services(
         settings=settings,
         tasks=tasks,
-        submissions=SubmissionService(settings, tasks, catalog, quotas, dispatcher.capabilities, idempotency),
+        submissions=SubmissionService(
+            settings, tasks, catalog, quotas, dispatcher.capabilities, idempotency, webhook_secrets
+        ),
+        webhook_secrets=webhook_secrets,
         dispatcher=dispatcher,
         catalog=catalog,
         keys=open_key_store(settings),

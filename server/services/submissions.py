@@ -19,9 +19,9 @@ from typing import TypeAlias, TypeVar
 from anyio import to_thread
 
 from engines.audio_io import AudioInfo
-from server.auth.caller import Caller
+from server.auth.caller import LOCAL_OWNER, Caller
 from server.domain.clone_options import CloneOptions
-from server.domain.errors import PayloadTooLarge
+from server.domain.errors import InvalidRequest, PayloadTooLarge
 from server.domain.idempotency import Claim
 from server.domain.stt_options import SttOptions
 from server.domain.tasks import Task, TaskKind, TaskLane, new_task_id
@@ -29,6 +29,7 @@ from server.domain.tts_artifacts import SCRIPT_ARTIFACT
 from server.domain.tts_options import TtsRequest
 from server.services.audio_check import check_audio
 from server.services.audio_source import AudioSource, StagedAudio, stage_audio_source
+from server.services.callbacks import check_callback_url
 from server.services.catalog import CatalogService
 from server.services.idempotency import Idempotency, fingerprint
 from server.services.lanes import choose_lane
@@ -53,6 +54,7 @@ class SubmissionService:
         quotas,
         capabilities: Callable[[], dict],
         idempotency: Idempotency,
+        webhook_secrets,
     ) -> None:
         self._settings = settings
         self._tasks = tasks
@@ -60,6 +62,7 @@ class SubmissionService:
         self._quotas = quotas
         self._capabilities = capabilities
         self._idempotency = idempotency
+        self._secrets = webhook_secrets
 
     async def submit_stt(
         self,
@@ -156,9 +159,25 @@ class SubmissionService:
     async def _record(
         self, kind: TaskKind, caller: Caller, params: dict, task_id: str, lane: TaskLane, charge: dict[str, int]
     ) -> Task:
+        webhook = await to_thread.run_sync(self._webhook, caller, params.pop("callback_url", None))
         return await to_thread.run_sync(
-            lambda: self._tasks.submit(kind, caller.owner, params, task_id, caller.plan, lane=lane, charge=charge)
+            lambda: self._tasks.submit(
+                kind, caller.owner, params, task_id, caller.plan, lane=lane, charge=charge, webhook=webhook
+            )
         )
+
+    def _webhook(self, caller: Caller, callback_url: str | None) -> dict | None:
+        if callback_url is None:
+            return None
+        url = check_callback_url(callback_url, self._settings.webhooks)
+        key_id = caller.key_id or LOCAL_OWNER  # authentication off: one local secret
+        if self._secrets.get(key_id) is None:
+            raise InvalidRequest(
+                "this key has no webhook secret yet: create one with POST /v1/webhooks/secret "
+                "(or `voice-api keys webhook-secret KEY_ID`), then submit again",
+                code="webhook_secret_missing",
+            )
+        return {"url": url, "key_id": key_id, "attempts": 0, "last_status": None, "delivered_at": None}
 
     async def cancel(self, caller: Caller, task_id: str, kind: TaskKind) -> Task:
         """Cancel a queued or running task (its quota charge refunded, its files removed; a worker

@@ -32,12 +32,18 @@ class TaskService:
     FALLBACK_POLL_S = 2.0
 
     def __init__(
-        self, store: TaskStore, artifacts: ArtifactStore, dispatcher: Dispatcher, events: TaskEvents | None = None
+        self,
+        store: TaskStore,
+        artifacts: ArtifactStore,
+        dispatcher: Dispatcher,
+        events: TaskEvents | None = None,
+        webhooks=None,
     ) -> None:
         self.store = store
         self.artifacts = artifacts
         self.dispatcher = dispatcher
         self.events = events if events is not None else TaskEvents()
+        self.webhooks = webhooks  # the webhook queue: a canceled task's callback is sent too
 
     @contextlib.contextmanager
     def staging(self, task_id: str) -> Iterator[None]:
@@ -58,10 +64,11 @@ class TaskService:
         plan=None,
         lane: TaskLane = TaskLane.BATCH,
         charge: dict[str, int] | None = None,
+        webhook: dict[str, Any] | None = None,
     ) -> Task:
         """Record the task and hand it to the workers. Call it inside `staging(task_id)`, which
         removes the staged inputs if this fails."""
-        task = Task.new(kind, owner, params, task_id=task_id, lane=lane, charge=charge)
+        task = Task.new(kind, owner, params, task_id=task_id, lane=lane, charge=charge, webhook=webhook)
         max_active = plan.max_concurrent_tasks if plan is not None else None
         try:
             self.store.create(task, max_active=max_active)
@@ -110,6 +117,8 @@ class TaskService:
                 current, canceled = self.store.cancel(task_id)
                 if canceled:
                     self.artifacts.remove_task(task_id)
+                    if current is not None and current.webhook and self.webhooks is not None:
+                        self.webhooks.schedule(task_id)
                     return current, True
                 task = current or task  # it ended meanwhile: forget it like any finished task
             self.artifacts.remove_task(task_id)

@@ -13,6 +13,7 @@ from server.domain.factory import (
     open_task_store,
     open_usage_counter,
     open_voice_store,
+    open_webhook_queue,
 )
 from server.domain.metrics import TaskMetrics
 from server.domain.task_store import TaskStore
@@ -31,12 +32,14 @@ class WorkerContext:
     usage: object = field(init=False)
     voices: object = field(init=False)
     leases: object = field(init=False)
+    webhooks: object = field(init=False)  # deliveries due (server/domain/webhook_queue.py)
 
     def __post_init__(self) -> None:
         self.engines = EngineRegistry(self.settings, self.cache)
         self.leases = open_task_leases(self.settings)
         self.usage = open_usage_counter(self.settings)
         self.voices = open_voice_store(self.settings)
+        self.webhooks = open_webhook_queue(self.settings)
 
     @staticmethod
     def build(

@@ -71,6 +71,8 @@ def _execute_leased(ctx: WorkerContext, task_id: str, timeout_errors: tuple[type
     finally:
         ctx.artifacts.remove(task_id, ctx.artifacts.INPUT)  # uploads are not kept once a task ends
         ctx.cache.evict_idle()
+    if task.webhook:
+        ctx.webhooks.schedule(task_id)  # sent by the deliverer thread: never delays the next task
 
 
 def _run(

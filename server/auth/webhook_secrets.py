@@ -1,0 +1,57 @@
+"""Per-key webhook signing secrets (Standard Webhooks: `whsec_` + base64 of 24 random bytes).
+
+Unlike API keys, these cannot be stored hashed: the worker needs the secret itself to sign each
+delivery. They live beside the keys (SQLite in embedded mode, a Redis hash in distributed mode),
+are shown once when made, and rotating one replaces it at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from pathlib import Path
+
+from server.domain.sqlite_local import ThreadLocalSqlite
+
+_SCHEMA = "CREATE TABLE IF NOT EXISTS webhook_secrets (key_id TEXT PRIMARY KEY, secret TEXT NOT NULL);"
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+class SqliteWebhookSecrets:
+    def __init__(self, path: Path) -> None:
+        self._db = ThreadLocalSqlite(path, _SCHEMA)
+
+    def rotate(self, key_id: str) -> str:
+        secret = new_secret()
+        self._db.conn().execute("INSERT OR REPLACE INTO webhook_secrets VALUES (?, ?)", (key_id, secret))
+        return secret
+
+    def get(self, key_id: str) -> str | None:
+        row = self._db.conn().execute("SELECT secret FROM webhook_secrets WHERE key_id = ?", (key_id,)).fetchone()
+        return row[0] if row else None
+
+
+class RedisWebhookSecrets:
+    def __init__(self, client, prefix: str) -> None:
+        self._redis = client
+        self._key = f"{prefix}webhook-secrets"
+
+    def rotate(self, key_id: str) -> str:
+        secret = new_secret()
+        self._redis.hset(self._key, key_id, secret)
+        return secret
+
+    def get(self, key_id: str) -> str | None:
+        raw = self._redis.hget(self._key, key_id)
+        return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def open_webhook_secrets(settings):
+    if settings.redis_url:
+        from server.domain.factory import redis_client
+
+        return RedisWebhookSecrets(redis_client(settings.redis_url), settings.redis_prefix)
+    return SqliteWebhookSecrets(settings.storage.sqlite_path)
