@@ -13,7 +13,8 @@ from tests.api.conftest import assert_error, services, wait_finished
 from tests.support.audio import encode, sample_clip, sample_reference_text, sample_wav, wav_bytes
 from tests.support.wer import word_error_rate
 
-TASK_FIELDS = {"task_id", "status", "progress", "created_at", "updated_at", "error", "result"}
+# webhook: the delivery record when the task was submitted with a callback_url (null otherwise)
+TASK_FIELDS = {"task_id", "status", "progress", "created_at", "updated_at", "error", "result", "webhook"}
 
 
 def upload(client, data: bytes, name: str = "speech.wav", **fields):
