@@ -1,0 +1,91 @@
+"""synthesize -> audio-start, audio-chunks, audio-stop: one interactive TTS task per text, rendered
+as WAV at the voice's own rate and sent as raw PCM.
+
+Until tasks stream partial output, a text's audio is sent once its task has finished; streaming
+synthesis (server/wyoming/streaming.py) gets audio out sooner by making each sentence its own task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.event import Event
+from wyoming.tts import SynthesizeVoice
+
+from server.domain.catalog import language_matches
+from server.domain.errors import InvalidRequest, NotFound
+from server.domain.tasks import TaskKind
+from server.domain.tts_artifacts import audio_artifact
+from server.domain.tts_options import TtsRequest
+from server.wyoming.context import WyomingContext
+from server.wyoming.info import offered_voices
+from server.wyoming.results import finished
+
+Send = Callable[[Event], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Pcm:
+    rate: int
+    width: int
+    channels: int
+    frames: bytes
+
+
+async def resolve_voice(ctx: WyomingContext, voice: SynthesizeVoice | None) -> str:
+    """The voice id to speak with: by name (and speaker), else the first offered voice of the
+    language, else the default. Only voices the operator exposes are accepted."""
+    offered = await offered_voices(ctx)
+    ids = [item.id for item in offered]
+    if voice is not None and voice.name:
+        # A multi-speaker voice is listed as "<voice>:<speaker>" (XTTS's built-in speakers).
+        wanted = f"{voice.name}:{voice.speaker}" if voice.speaker else voice.name
+        if wanted in ids:
+            return wanted
+        raise NotFound(f"no voice {wanted!r} on this server; describe lists the voices", code="voice_not_found")
+    if voice is not None and voice.language:
+        for item in offered:
+            if any(language_matches(voice.language, offered_language) for offered_language in item.languages):
+                return item.id
+        raise NotFound(f"no voice speaks {voice.language!r} on this server", code="voice_not_found")
+    default = ctx.settings.default_voice or ctx.services.settings.tts.default_voice
+    if default in ids or not ids:
+        return default  # with no voice listed yet (no worker reporting) the worker decides
+    return ids[0]
+
+
+async def render(ctx: WyomingContext, text: str, voice_id: str) -> Pcm:
+    """Synthesise `text` (our script language: cues, markers) with one voice, as 16-bit PCM."""
+    try:
+        request = TtsRequest(text=text, model_ids=[voice_id], format="wav")
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        raise InvalidRequest(f"cannot synthesise this text: {problem['msg']}", code="invalid_text") from None
+    await ctx.admit()
+    services = ctx.services
+    task = await services.submissions.submit_tts(ctx.caller, request, interactive=True)
+    done = await services.tasks.wait(task.id, ctx.caller.owner, TaskKind.TTS, timeout=ctx.settings.task_timeout_s)
+    finished(done, "synthesis")
+    path = services.tasks.artifacts.path(done.id, audio_artifact("wav"))
+    return await asyncio.to_thread(read_pcm, path)
+
+
+def read_pcm(path) -> Pcm:
+    with wave.open(str(path), "rb") as wav:
+        return Pcm(wav.getframerate(), wav.getsampwidth(), wav.getnchannels(), wav.readframes(wav.getnframes()))
+
+
+async def send_audio(send: Send, pcm: Pcm, samples_per_chunk: int, *, start: bool = True, stop: bool = True) -> None:
+    fmt = {"rate": pcm.rate, "width": pcm.width, "channels": pcm.channels}
+    if start:
+        await send(AudioStart(**fmt).event())
+    step = samples_per_chunk * pcm.width * pcm.channels
+    for offset in range(0, len(pcm.frames), step):
+        await send(AudioChunk(audio=pcm.frames[offset : offset + step], **fmt).event())
+    if stop:
+        await send(AudioStop().event())
