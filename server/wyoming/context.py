@@ -3,9 +3,8 @@ that Wyoming connections act as (the protocol has no authentication)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-
-from anyio import to_thread
 
 from server.auth.caller import Caller
 from server.domain.errors import InvalidRequest, RateLimited
@@ -44,7 +43,7 @@ class WyomingContext:
         plan = self.caller.plan
         if plan is None or plan.requests_per_hour is None:
             return
-        decision = await to_thread.run_sync(self.services.limiter.hit, self.caller.owner, plan.requests_per_hour)
+        decision = await asyncio.to_thread(self.services.limiter.hit, self.caller.owner, plan.requests_per_hour)
         if not decision.allowed:
             self.services.rate_limited.increment()
             raise RateLimited(

@@ -104,6 +104,7 @@ class VoiceApiHandler(AsyncEventHandler):
     # -- text-to-speech -----------------------------------------------------------------------
     async def _synthesize(self, request: Synthesize) -> None:
         voice_id = await resolve_voice(self._ctx, request.voice)
+        await self._ctx.admit()
         pcm = await render(self._ctx, request.text, voice_id)
         await send_audio(self.write_event, pcm, self._ctx.settings.samples_per_chunk)
 
@@ -111,6 +112,7 @@ class VoiceApiHandler(AsyncEventHandler):
         await self._drop_stream()
         self._streaming = True  # set first: an unknown voice still makes this a stream to end properly
         voice_id = await resolve_voice(self._ctx, start.voice)
+        await self._ctx.admit()  # one request, however many sentences the answer has
         self._stream = SynthesisStream(self._ctx, voice_id, self.write_event)
 
     async def _finish_stream(self) -> None:

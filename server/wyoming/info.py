@@ -3,7 +3,8 @@ program (the catalog voices the operator exposes)."""
 
 from __future__ import annotations
 
-from anyio import to_thread
+import asyncio
+
 from wyoming.info import AsrModel, AsrProgram, Attribution, Info, TtsProgram, TtsVoice
 
 from server import __version__
@@ -33,12 +34,12 @@ def exposed(items: list[CatalogItem], settings: WyomingSettings) -> list[Catalog
 
 
 async def offered_voices(ctx: WyomingContext) -> list[CatalogItem]:
-    items = await to_thread.run_sync(ctx.services.catalog.visible, ctx.caller.owner)
+    items = await asyncio.to_thread(ctx.services.catalog.visible, ctx.caller.owner)
     return exposed(items, ctx.settings)
 
 
 async def describe(ctx: WyomingContext) -> Info:
-    capabilities = await to_thread.run_sync(ctx.services.dispatcher.capabilities)
+    capabilities = await asyncio.to_thread(ctx.services.dispatcher.capabilities)
     return Info(asr=[_asr_program(ctx, capabilities.get("stt") or {})], tts=[_tts_program(await offered_voices(ctx))])
 
 

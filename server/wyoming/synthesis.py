@@ -60,13 +60,13 @@ async def resolve_voice(ctx: WyomingContext, voice: SynthesizeVoice | None) -> s
 
 
 async def render(ctx: WyomingContext, text: str, voice_id: str) -> Pcm:
-    """Synthesise `text` (our script language: cues, markers) with one voice, as 16-bit PCM."""
+    """Synthesise `text` (our script language: cues, markers) with one voice, as 16-bit PCM. The
+    caller has spent the request's rate-limit budget (once per request, not per sentence)."""
     try:
         request = TtsRequest(text=text, model_ids=[voice_id], format="wav")
     except ValidationError as exc:
         problem = exc.errors()[0]
         raise InvalidRequest(f"cannot synthesise this text: {problem['msg']}", code="invalid_text") from None
-    await ctx.admit()
     services = ctx.services
     task = await services.submissions.submit_tts(ctx.caller, request, interactive=True)
     done = await services.tasks.wait(task.id, ctx.caller.owner, TaskKind.TTS, timeout=ctx.settings.task_timeout_s)

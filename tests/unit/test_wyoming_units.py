@@ -92,3 +92,23 @@ def test_wyoming_connections_act_as_the_configured_owner_and_plan():
     with pytest.raises(InvalidRequest) as raised:
         wyoming_caller(Settings(wyoming={"plan": "gold"}))
     assert raised.value.code == "unknown_plan"
+
+
+def test_each_wyoming_request_spends_the_plans_hourly_budget():
+    """Mocks only the container around the real in-process limiter: the logic under test is admit()."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from server.auth.ratelimit import open_rate_limiter
+    from server.domain.errors import RateLimited
+    from server.services.container import Counter
+    from server.wyoming.context import WyomingContext
+
+    settings = Settings(wyoming={"plan": "basic"}, auth={"plans": {"basic": {"requests_per_hour": 2}}})
+    services = SimpleNamespace(settings=settings, limiter=open_rate_limiter(settings), rate_limited=Counter())
+    ctx = WyomingContext.build(services)
+    asyncio.run(ctx.admit())
+    asyncio.run(ctx.admit())
+    with pytest.raises(RateLimited) as raised:
+        asyncio.run(ctx.admit())
+    assert raised.value.code == "rate_limited" and services.rate_limited.value == 1

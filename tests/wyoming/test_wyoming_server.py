@@ -126,6 +126,22 @@ def test_an_unknown_voice_is_an_error_event_and_the_connection_stays_usable(serv
     assert isinstance(speech, Speech) and len(speech.pcm) > 22_050  # more than half a second of speech
 
 
+def test_an_unknown_voice_in_a_stream_is_one_error_and_the_stream_still_ends(server):
+    async def scenario():
+        async with client(server.port) as c:
+            await c.write_event(SynthesizeStart(voice=SynthesizeVoice(name="no-such-voice")).event())
+            await c.write_event(SynthesizeChunk(text="Hello there. How are you?").event())
+            await c.write_event(Synthesize(text="Hello there. How are you?").event())
+            await c.write_event(SynthesizeStop().event())
+            events = [await next_event(c), await next_event(c)]
+            return events, await synthesize(c, "Hello there.", VOICE)
+
+    (error, stopped), speech = run(scenario())
+    assert Error.is_type(error.type) and error.data["code"] == "voice_not_found"
+    assert SynthesizeStopped.is_type(stopped.type)  # the client's stream ends as usual
+    assert isinstance(speech, Speech)
+
+
 def test_a_language_the_model_cannot_do_is_an_error_and_the_connection_stays_usable(server):
     samples, rate = speech_sample()
     audio = pcm16(samples[: 8 * rate])
