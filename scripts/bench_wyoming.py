@@ -2,8 +2,8 @@
 spoken answer arrive, against a real `voice-api wyoming` process (embedded mode, default settings).
 
 - command: a 5 s utterance streamed in 1,024-sample chunks at 16 kHz; time from audio-stop to transcript.
-- answer, whole: a three-sentence answer sent as one `synthesize`; time to its first audio-chunk and
-  to audio-stop.
+- answer, whole: a three-sentence answer sent as one `synthesize` (one task per sentence, one
+  audio-start/stop); time to its first audio-chunk and to audio-stop.
 - answer, streamed: the same answer arriving as an LLM writes it (a word every 50 ms, ~20 tokens/s)
   through synthesize-start/-chunk/-stop; time from the first word to the first audio-chunk, compared
   with waiting for the whole text and then synthesising it (what a non-streaming server gives).

@@ -21,8 +21,8 @@ from server.domain.errors import ServiceError
 from server.wyoming.context import WyomingContext
 from server.wyoming.errors import INTERNAL, error_event
 from server.wyoming.info import describe
-from server.wyoming.streaming import SynthesisStream
-from server.wyoming.synthesis import render, resolve_voice, send_audio
+from server.wyoming.streaming import SentenceSpeaker
+from server.wyoming.synthesis import check_text, resolve_voice
 from server.wyoming.transcription import Transcription, stt_options
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class VoiceApiHandler(AsyncEventHandler):
         self._transcribe: Transcribe | None = None  # the request the next audio belongs to
         self._transcription: Transcription | None = None
         self._streaming = False  # between synthesize-start and synthesize-stop
-        self._stream: SynthesisStream | None = None
+        self._stream: SentenceSpeaker | None = None
 
     async def handle_event(self, event: Event) -> bool:
         try:
@@ -104,16 +104,21 @@ class VoiceApiHandler(AsyncEventHandler):
     # -- text-to-speech -----------------------------------------------------------------------
     async def _synthesize(self, request: Synthesize) -> None:
         voice_id = await resolve_voice(self._ctx, request.voice)
+        check_text(self._ctx, request.text, voice_id)  # the whole text's errors before any audio
         await self._ctx.admit()
-        pcm = await render(self._ctx, request.text, voice_id)
-        await send_audio(self.write_event, pcm, self._ctx.settings.samples_per_chunk)
+        speaker = SentenceSpeaker(self._ctx, voice_id, self.write_event, text_stream=False)
+        speaker.add(request.text)
+        try:
+            await speaker.finish()
+        finally:
+            await speaker.cancel()  # a no-op once finished; stops the renders if the client went away
 
     async def _start_stream(self, start: SynthesizeStart) -> None:
         await self._drop_stream()
         self._streaming = True  # set first: an unknown voice still makes this a stream to end properly
         voice_id = await resolve_voice(self._ctx, start.voice)
         await self._ctx.admit()  # one request, however many sentences the answer has
-        self._stream = SynthesisStream(self._ctx, voice_id, self.write_event)
+        self._stream = SentenceSpeaker(self._ctx, voice_id, self.write_event, text_stream=True)
 
     async def _finish_stream(self) -> None:
         stream, self._stream = self._stream, None

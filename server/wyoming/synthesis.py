@@ -1,8 +1,8 @@
-"""synthesize -> audio-start, audio-chunks, audio-stop: one interactive TTS task per text, rendered
-as WAV at the voice's own rate and sent as raw PCM.
+"""Rendering speech for Wyoming: the voice a request means, one interactive TTS task per sentence
+(rendered as WAV at the voice's own rate, sent as raw PCM chunks).
 
-Until tasks stream partial output, a text's audio is sent once its task has finished; streaming
-synthesis (server/wyoming/streaming.py) gets audio out sooner by making each sentence its own task.
+Until tasks stream partial output, a task's audio is sent once it has finished; making each sentence
+its own task (server/wyoming/streaming.py) is what gets the first audio out early.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from server.domain.errors import InvalidRequest, NotFound
 from server.domain.tasks import TaskKind
 from server.domain.tts_artifacts import audio_artifact
 from server.domain.tts_options import TtsRequest
+from server.services.tts_requests import check_script
 from server.wyoming.context import WyomingContext
 from server.wyoming.info import offered_voices
 from server.wyoming.results import finished
@@ -59,16 +60,24 @@ async def resolve_voice(ctx: WyomingContext, voice: SynthesizeVoice | None) -> s
     return ids[0]
 
 
-async def render(ctx: WyomingContext, text: str, voice_id: str) -> Pcm:
-    """Synthesise `text` (our script language: cues, markers) with one voice, as 16-bit PCM. The
-    caller has spent the request's rate-limit budget (once per request, not per sentence)."""
+def check_text(ctx: WyomingContext, text: str, voice_id: str) -> None:
+    """The whole text against the script rules and the per-call cap, before it is cut into sentences."""
+    check_script(_request(text, voice_id), [voice_id], ctx.services.settings.tts)
+
+
+def _request(text: str, voice_id: str) -> TtsRequest:
     try:
-        request = TtsRequest(text=text, model_ids=[voice_id], format="wav")
+        return TtsRequest(text=text, model_ids=[voice_id], format="wav")
     except ValidationError as exc:
         problem = exc.errors()[0]
         raise InvalidRequest(f"cannot synthesise this text: {problem['msg']}", code="invalid_text") from None
+
+
+async def render(ctx: WyomingContext, text: str, voice_id: str) -> Pcm:
+    """Synthesise `text` (our script language: cues, markers) with one voice, as 16-bit PCM. The
+    caller has spent the request's rate-limit budget (once per request, not per sentence)."""
     services = ctx.services
-    task = await services.submissions.submit_tts(ctx.caller, request, interactive=True)
+    task = await services.submissions.submit_tts(ctx.caller, _request(text, voice_id), interactive=True)
     done = await services.tasks.wait(task.id, ctx.caller.owner, TaskKind.TTS, timeout=ctx.settings.task_timeout_s)
     finished(done, "synthesis")
     path = services.tasks.artifacts.path(done.id, audio_artifact("wav"))
