@@ -16,6 +16,7 @@ from wyoming.server import AsyncServer, AsyncTcpServer
 from server.services.container import Services, build_services, running
 from server.settings import Settings, WyomingSettings
 from server.wyoming.context import WyomingContext
+from server.wyoming.discovery import announced
 from server.wyoming.handler import VoiceApiHandler
 
 log = logging.getLogger(__name__)
@@ -37,25 +38,22 @@ async def listening(services: Services) -> AsyncIterator[AsyncServer]:
     await server.start(partial(VoiceApiHandler, ctx))
     log.info("Wyoming listening on %s as owner %r (no authentication)", settings.uri, ctx.caller.owner)
     try:
-        await _announce(server, settings)
-        yield server
+        async with _announced(server, settings):
+            yield server
     finally:
         await server.stop()
 
 
-async def _announce(server: AsyncServer, settings: WyomingSettings) -> None:
-    """mDNS, so Home Assistant offers the server under discovered devices. Optional and off by default."""
+@contextlib.asynccontextmanager
+async def _announced(server: AsyncServer, settings: WyomingSettings) -> AsyncIterator[None]:
     if not settings.zeroconf:
+        yield
         return
     if not isinstance(server, AsyncTcpServer):
         raise ValueError("wyoming.zeroconf needs a tcp:// uri")
-    try:
-        from wyoming.zeroconf import HomeAssistantZeroconf
-    except ImportError as exc:
-        raise RuntimeError("wyoming.zeroconf needs the zeroconf package: pip install 'voice-api[zeroconf]'") from exc
-    host = None if server.host in ("0.0.0.0", "", "::") else server.host
-    await HomeAssistantZeroconf(port=server.port, name=settings.zeroconf_name, host=host).register_server()
-    log.info("Wyoming announced over zeroconf on port %s", server.port)
+    async with announced(server.host, server.port, settings.zeroconf_name):
+        log.info("Wyoming announced over zeroconf on port %s", server.port)
+        yield
 
 
 async def serve_wyoming(settings: Settings) -> None:
