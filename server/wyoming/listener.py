@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -37,11 +38,25 @@ async def listening(services: Services) -> AsyncIterator[AsyncServer]:
     server = make_server(settings.uri)
     await server.start(partial(VoiceApiHandler, ctx))
     log.info("Wyoming listening on %s as owner %r (no authentication)", settings.uri, ctx.caller.owner)
+    if isinstance(server, AsyncTcpServer) and not _loopback(server.host):
+        log.warning(
+            "Wyoming has no authentication and %s is not a loopback address: anyone who can reach it "
+            "uses this server as %r. Restrict it to trusted hosts (a firewall rule for Home Assistant).",
+            server.host,
+            ctx.caller.owner,
+        )
     try:
         async with _announced(server, settings):
             yield server
     finally:
         await server.stop()
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 @contextlib.asynccontextmanager
