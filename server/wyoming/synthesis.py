@@ -43,6 +43,7 @@ async def resolve_voice(ctx: WyomingContext, voice: SynthesizeVoice | None) -> s
     language, else the default. Only voices the operator exposes are accepted."""
     offered = await offered_voices(ctx)
     ids = [item.id for item in offered]
+    default = ctx.settings.default_voice or ctx.services.settings.tts.default_voice
     if voice is not None and voice.name:
         # A multi-speaker voice is listed as "<voice>:<speaker>" (XTTS's built-in speakers).
         wanted = f"{voice.name}:{voice.speaker}" if voice.speaker else voice.name
@@ -50,11 +51,10 @@ async def resolve_voice(ctx: WyomingContext, voice: SynthesizeVoice | None) -> s
             return wanted
         raise NotFound(f"no voice {wanted!r} on this server; describe lists the voices", code="voice_not_found")
     if voice is not None and voice.language:
-        for item in offered:
+        for item in sorted(offered, key=lambda item: item.id != default):  # the default voice first
             if any(language_matches(voice.language, offered_language) for offered_language in item.languages):
                 return item.id
         raise NotFound(f"no voice speaks {voice.language!r} on this server", code="voice_not_found")
-    default = ctx.settings.default_voice or ctx.services.settings.tts.default_voice
     if default in ids or not ids:
         return default  # with no voice listed yet (no worker reporting) the worker decides
     return ids[0]

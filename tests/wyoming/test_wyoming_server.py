@@ -221,3 +221,14 @@ def test_a_format_change_mid_utterance_is_converted(server):
 
     event = run(scenario())
     assert event.type == "transcript" and "hello" in event.data["text"].lower()
+
+
+def test_a_voice_chosen_by_language(server):
+    async def by_language(language: str):
+        async with client(server.port) as c:
+            await c.write_event(Synthesize(text="Hello there.", voice=SynthesizeVoice(language=language)).event())
+            return await read_speech(c)
+
+    assert isinstance(run(by_language("en-US")), Speech)
+    refused = run(by_language("fr"))
+    assert isinstance(refused, Error) and refused.code == "voice_not_found"
