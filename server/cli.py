@@ -1,4 +1,4 @@
-"""voice-api: serve (API + embedded workers, or API only when Redis is configured) and worker."""
+"""voice-api: serve (API + embedded workers, or API only when Redis is configured), worker, and wyoming."""
 
 from __future__ import annotations
 
@@ -41,7 +41,12 @@ def serve(host: str | None, port: int | None) -> None:
 
     settings = Settings()
     _ensure_admin_key(settings)
-    app = create_app(settings)
+    listeners = []
+    if settings.wyoming.enabled:
+        from server.wyoming.listener import listening
+
+        listeners.append(listening)
+    app = create_app(settings, listeners=listeners)
     mode = "distributed (Redis)" if settings.distributed else "embedded (single process)"
     log.info("voice-api %s mode, data dir %s", mode, settings.storage.data_dir.resolve())
     uvicorn.run(
@@ -51,6 +56,29 @@ def serve(host: str | None, port: int | None) -> None:
         log_level="warning",
         timeout_graceful_shutdown=10,
     )
+
+
+@main.command()
+@click.option("--uri", default=None, help="tcp://HOST:PORT or unix://PATH (default: settings wyoming.uri)")
+def wyoming(uri: str | None) -> None:
+    """Serve speech-to-text and text-to-speech over the Wyoming protocol (Home Assistant).
+
+    Wyoming has no authentication: every connection acts as wyoming.owner with wyoming.plan's
+    limits, so bind to 127.0.0.1 (the default) or a network you trust."""
+    import asyncio
+
+    from server.wyoming.listener import make_server, serve_wyoming
+
+    settings = Settings()
+    if uri is not None:
+        try:
+            make_server(uri)  # validates the scheme before anything starts
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--uri") from exc
+        settings = settings.model_copy(update={"wyoming": settings.wyoming.model_copy(update={"uri": uri})})
+    mode = "distributed (Redis)" if settings.distributed else "embedded (single process)"
+    log.info("voice-api wyoming, %s mode, data dir %s", mode, settings.storage.data_dir.resolve())
+    asyncio.run(serve_wyoming(settings))
 
 
 def _ensure_admin_key(settings: Settings) -> None:

@@ -7,6 +7,7 @@ VOICE_API_REDIS_URL, VOICE_API_STT__MODEL=large-v3, VOICE_API_API__MAX_UPLOAD_MB
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -166,6 +167,38 @@ class WebhookSettings(BaseModel):
     """How long one delivery attempt waits for the receiver's answer."""
 
 
+class WyomingSettings(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    enabled: bool = False
+    """Start the Wyoming listener inside `voice-api serve`, beside the HTTP API (same workers, model
+    cache and limits). `voice-api wyoming` runs it on its own whatever this says."""
+    uri: str = "tcp://127.0.0.1:10300"
+    """Where the Wyoming listener binds: tcp://HOST:PORT or unix://PATH. Wyoming has no
+    authentication: anyone who can reach this address can use the server as `owner`, so keep it on
+    127.0.0.1 (or a trusted network) unless something in front restricts access."""
+    owner: str = "wyoming"
+    """The owner of every task a Wyoming connection submits: its quotas, usage and private clones."""
+    plan: str | None = None
+    """The plan (a name in auth.plans) whose limits and quotas Wyoming connections get. Unset: no
+    limits beyond the server's own."""
+    expose: list[Literal["builtin", "public", "owned"]] = ["builtin", "public"]
+    """Which catalog voices Wyoming offers: built-in voices, public clones, the owner's own clones."""
+    voices: list[str] = []
+    """If set, only these voice ids are offered (still subject to `expose`)."""
+    default_voice: str | None = None
+    """Voice used when a request names none; default: tts.default_voice."""
+    samples_per_chunk: int = Field(default=1024, ge=64, le=65536)
+    """Samples per audio-chunk event sent to clients."""
+    task_timeout_s: float = Field(default=300.0, gt=0)
+    """Longest wait for one transcription or synthesis before the client gets an error."""
+    zeroconf: bool = False
+    """Announce the listener over mDNS (`_wyoming._tcp`) so Home Assistant discovers it. Needs the
+    optional `zeroconf` package (pip install 'voice-api[zeroconf]') and a TCP uri."""
+    zeroconf_name: str | None = None
+    """The announced service name; default: the machine's MAC address, as Wyoming servers do."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VOICE_API_",
@@ -191,6 +224,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     worker: WorkerSettings = WorkerSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    wyoming: WyomingSettings = WyomingSettings()
 
     @property
     def distributed(self) -> bool:

@@ -78,3 +78,18 @@ class QueueUnavailable(ServiceError):
 class StorageFull(ServiceError):
     status = 507
     code = "storage_full"
+
+
+class TaskFailed(ServiceError):
+    """A front-end that waits for a task on the client's behalf (Wyoming) reports its failure;
+    `code` is the task's own error code."""
+
+    status = 500
+    code = "task_failed"
+
+
+class TaskTimedOut(ServiceError):
+    """A waited-for task did not end within the front-end's wait."""
+
+    status = 504
+    code = "timeout"

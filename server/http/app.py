@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
@@ -33,14 +34,20 @@ def _provide(value: object) -> Provide:
     return Provide(lambda: value, use_cache=True, sync_to_thread=False)
 
 
-def create_app(settings: Settings, services: Services | None = None) -> Litestar:
-    """The HTTP front-end over `services` (built from `settings` when not given: another listener
-    in the same process, such as a Wyoming server, passes the one it shares)."""
+Listener = Callable[[Services], AbstractAsyncContextManager[object]]
+
+
+def create_app(settings: Settings, services: Services | None = None, listeners: Sequence[Listener] = ()) -> Litestar:
+    """The HTTP front-end over `services` (built from `settings` when not given). `listeners` are
+    other front-ends in the same process (the Wyoming listener): each is entered with the shared
+    services once they run, and left before they stop. This module knows nothing about them."""
     services = services if services is not None else build_services(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        async with running(services):
+        async with running(services), contextlib.AsyncExitStack() as stack:
+            for listener in listeners:
+                await stack.enter_async_context(listener(services))
             yield
 
     v1 = Router(

@@ -46,6 +46,11 @@ class CatalogService:
         clones = [CatalogItem.from_voice(m, task_count=counts.get(m.id, 0)) for m in self._voices.list()]
         return self._builtin(counts) + clones
 
+    def visible(self, owner: str) -> list[CatalogItem]:
+        """Every voice `owner` may use: built-ins, public clones and their own (a front-end that
+        lists voices at once, such as Wyoming's describe, rather than page by page)."""
+        return visible_to(self._items(), owner)
+
     def page(self, owner: str, query: CatalogQuery, refresh: bool) -> tuple[dict[str, Any], bool]:
         """A page as a JSON-safe dict, and whether it came from the cache."""
         # The generation is read before listing, so a change racing with us only costs a miss.

@@ -114,3 +114,41 @@ def poll_finished(client: httpx.Client, route: str, interval: float = 0.05, time
             raise RuntimeError(f"{route} failed: {body['error']}")
         time.sleep(interval)
     raise TimeoutError(route)
+
+
+class WyomingProcess(Process):
+    """`voice-api wyoming` on a free port; ready once it answers `describe`."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.uri = f"tcp://127.0.0.1:{self.port}"
+        super().__init__([*VOICE_API, "wyoming", "--uri", self.uri], env, log_path)
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        wait_wyoming(self.port, timeout, self)
+
+
+def wait_wyoming(port: int, timeout: float = 60.0, process: Process | None = None) -> None:
+    """Until a Wyoming server on `port` answers describe with info (the `wyoming` package's client)."""
+    import asyncio
+
+    from wyoming.client import AsyncTcpClient
+    from wyoming.info import Describe, Info
+
+    async def describe() -> bool:
+        try:
+            async with AsyncTcpClient("127.0.0.1", port, connect_timeout=2, read_timeout=10) as client:
+                await client.write_event(Describe().event())
+                event = await client.read_event()
+                return event is not None and Info.is_type(event.type)
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.proc.poll() is not None:
+            raise RuntimeError(f"the Wyoming server exited with {process.proc.returncode}:\n{process.log()}")
+        if asyncio.run(describe()):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"no Wyoming server on port {port} within {timeout} s:\n{process.log() if process else ''}")
