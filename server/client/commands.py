@@ -31,7 +31,9 @@ TASK_STATUSES = ("queued", "running", "succeeded", "failed", "canceled")
 def _connection_options(command: Callable) -> Callable:
     options = [
         click.option("--server", metavar="URL", help="Server URL (else $VOICE_API_URL, the config file, or local)."),
-        click.option("--key", metavar="KEY", help=f"API key (else ${KEY_ENV} or the config file, which keep it out of ps)."),
+        click.option(
+            "--key", metavar="KEY", help=f"API key (else ${KEY_ENV} or the config file, which keep it out of ps)."
+        ),
         click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout, for scripts."),
     ]
     for option in reversed(options):

@@ -92,9 +92,12 @@ class Runner:
         concurrency: int = 1,
         poll_interval_s: float = 0.5,
         verbose: bool = False,
+        slot_wait_s: float = 1.0,
+        reconnect_wait_s: float = 1.0,
     ) -> None:
         self.client, self.display = client, display
         self.concurrency, self.poll_interval_s, self.verbose = max(1, concurrency), poll_interval_s, verbose
+        self.slot_wait_s, self.reconnect_wait_s = slot_wait_s, reconnect_wait_s
         self._stop = threading.Event()
 
     def run(self, jobs: list[Job]) -> list[Outcome]:
@@ -144,7 +147,7 @@ class Runner:
     def _submit(self, job: Job, row: Row) -> dict[str, Any]:
         """Submit, waiting for a free slot while the key's plan has as many tasks running as it allows:
         with --jobs above the plan's limit, the other inputs wait their turn instead of failing."""
-        delay = 1.0
+        delay = self.slot_wait_s
         while True:
             try:
                 return job.submit(self.client, row, self._stop.is_set)
@@ -154,7 +157,7 @@ class Runner:
             row.finish("waiting for a task slot")
             if self._stop.wait(delay):
                 raise Stopped
-            delay = min(delay * 1.5, 5.0)
+            delay = min(delay * 1.5, 5 * self.slot_wait_s)
 
     def _follow(self, job: Job, task: dict[str, Any], row: Row) -> dict[str, Any]:
         while True:
@@ -176,7 +179,7 @@ class Runner:
                 gone_since = gone_since or time.monotonic()
                 if time.monotonic() - gone_since > UNREACHABLE_PATIENCE_S:
                     raise
-            if self._stop.wait(1.0):
+            if self._stop.wait(self.reconnect_wait_s):
                 raise Stopped
 
     def _cancel(self, job: Job, task_id: str) -> dict[str, Any]:
