@@ -211,11 +211,15 @@ def transcribe(session: Session, files, fmt, output, language, no_diarize, speak
 @_job_options
 @_command
 def say(session: Session, text, script, voices, fmt, speed, language, output, **flags):
-    """Synthesise TEXT (or a script file, with <|speaker:N|> markers and [cues]) to audio."""
-    if (text is None) == (script is None):
-        raise UsageProblem('give the text, or --file SCRIPT, e.g. voice-api say "Hello" -o hello.mp3')
-    if script is not None:
-        text = sys.stdin.read() if script == "-" else Path(script).read_text(encoding="utf-8")
+    """Synthesise TEXT (or a script: --file, or stdin) to audio; <|speaker:N|> markers and [cues] work."""
+    if text is not None and script is not None:
+        raise UsageProblem("give the text or --file SCRIPT, not both")
+    if text is None and script is None and sys.stdin.isatty():
+        raise UsageProblem('give the text, --file SCRIPT, or pipe the script in: voice-api say "Hello" -o hello.mp3')
+    if text is None:
+        text = Path(script).read_text(encoding="utf-8") if script not in (None, "-") else sys.stdin.read()
+    if not text.strip():
+        raise UsageProblem("the script is empty")
     if output is None and sys.stdout.isatty():
         raise UsageProblem("give -o FILE (audio is not written to a terminal)")
     if output in (None, "-") and session.as_json:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, Task, TaskID, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 
 class Row:
@@ -39,16 +40,18 @@ class Row:
 class _Amount(DownloadColumn):
     """Bytes while uploading or downloading, a percentage while the server works."""
 
-    def render(self, task):  # noqa: ANN001 - rich's Task
+    def render(self, task: Task) -> Text:
         if task.fields.get("phase") in ("uploading", "downloading"):
             return super().render(task)
-        return TextColumn("{task.percentage:>3.0f}%").render(task) if task.total else TextColumn("").render(task)
+        return Text(f"{task.percentage:>3.0f}%" if task.total else "", style="progress.percentage")
 
 
 class Display:
     def __init__(self, show_progress: bool | None = None) -> None:
         self.console = Console(stderr=True, highlight=False)
-        self.show_progress = self.console.is_terminal if show_progress is None else show_progress
+        # isatty, not rich's is_terminal: FORCE_COLOR (set by many CI runners) would make rich draw bars
+        # into a pipe or a log file.
+        self.show_progress = _is_a_terminal(sys.stderr) if show_progress is None else show_progress
         self._progress: Progress | None = None
         if self.show_progress:
             self._progress = Progress(
@@ -79,10 +82,17 @@ class Display:
         self.console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
 
 
+def _is_a_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # replaced or closed streams
+        return False
+
+
 def print_table(columns: Sequence[str], rows: Sequence[Sequence[str]], empty: str) -> None:
     """A table on a terminal; tab-separated lines with a header on a pipe, for cut and awk."""
     out = Console(highlight=False)
-    if not out.is_terminal:
+    if not _is_a_terminal(sys.stdout):
         lines = ["\t".join(columns), *("\t".join(cell.replace("\t", " ") for cell in row) for row in rows)]
         sys.stdout.write("\n".join(lines) + "\n")
         return

@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
@@ -71,7 +71,7 @@ class Job(ABC):
         """Fetch what a succeeded task made: (the file written or None, what goes to stdout or None)."""
 
 
-def write_atomically(path: Path, chunks) -> None:  # noqa: ANN001 - any iterable of bytes
+def write_atomically(path: Path, chunks: Iterable[bytes]) -> None:
     """Write to a temporary file beside `path`, then rename: an interrupted run leaves no half file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.part")

@@ -248,3 +248,25 @@ def test_ctrl_c_cancels_the_running_task(server, tmp_path):
     else:  # an older server: reported, not fatal
         assert cancel["http_status"] in (404, 405) and cancel["canceled"] is False
         assert f"task {task_id} was not cancelled" in stderr
+
+
+def test_clone_prints_the_new_voice_and_voices_lists_it(server, tmp_path):
+    import numpy as np
+
+    from tests.support.audio import espeak, silence, wav_bytes
+
+    sentences = [
+        "The harbour was quiet in the early morning, and the gulls circled above the fishing boats.",
+        "She wrote three letters before breakfast, then walked to the post office by the old bridge.",
+        "Every winter the village held a market where farmers sold cheese, honey and warm bread.",
+    ]
+    reference = tmp_path / "narrator.wav"
+    speech = [np.concatenate([espeak(s, "en-us+f3", pitch=80), silence(0.4)]) for s in sentences]
+    reference.write_bytes(wav_bytes(np.concatenate(speech)))
+    done = cli(server, tmp_path, "clone", str(reference), "--title", "Harbour Narrator", "--tags", "calm,story")
+    assert done.returncode == 0, done.stderr
+    model_id = done.stdout.strip()
+    mine = json.loads(cli(server, tmp_path, "voices", "--mine", "--json").stdout)
+    [voice] = [item for item in mine["items"] if item["id"] == model_id]
+    assert voice["title"] == "Harbour Narrator" and voice["tags"] == ["calm", "story"]
+    assert voice["visibility"] == "private"
