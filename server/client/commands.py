@@ -43,6 +43,11 @@ def _connection_options(command: Callable) -> Callable:
 
 def _job_options(command: Callable) -> Callable:
     options = [
+        click.option(
+            "--callback-url",
+            metavar="URL",
+            help="The server POSTs the finished task here (a webhook; servers that support callback_url).",
+        ),
         click.option("-q", "--quiet", is_flag=True, help="No progress bars, even on a terminal."),
         click.option("-v", "--verbose", is_flag=True, help="Name each input's task id on stderr."),
     ]
@@ -179,6 +184,8 @@ def transcribe(session: Session, files, fmt, output, language, no_diarize, speak
         fields["num_speakers"] = str(speakers)
     if word_timestamps:
         fields["word_timestamps"] = "true"
+    if flags["callback_url"]:
+        fields["callback_url"] = flags["callback_url"]
     targets = _transcript_outputs(files, output, fmt)
     work = [TranscribeJob(path, fields, fmt, target) for path, target in zip(files, targets, strict=True)]
     outcomes = _run_jobs(session, work, jobs, flags["quiet"], flags["verbose"])
@@ -233,6 +240,8 @@ def say(session: Session, text, script, voices, fmt, speed, language, output, **
         body["speed"] = speed
     if language:
         body["language"] = language
+    if flags["callback_url"]:
+        body["callback_url"] = flags["callback_url"]
     [outcome] = _run_jobs(session, [SpeechJob(body, target)], 1, flags["quiet"], flags["verbose"])
     if session.as_json:
         _print_json(outcome.as_json())
@@ -266,6 +275,8 @@ def clone(session: Session, file, title, description, tags, languages, transcrip
         fields["languages"] = list(languages)
     if transcript:
         fields["transcript"] = transcript
+    if flags["callback_url"]:
+        fields["callback_url"] = flags["callback_url"]
     [outcome] = _run_jobs(session, [CloneJob(file, fields)], 1, flags["quiet"], flags["verbose"])
     if session.as_json:
         _print_json(outcome.as_json())

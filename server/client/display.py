@@ -33,6 +33,9 @@ class Row:
     def task(self, status: str, percent: int) -> None:
         self._update(completed=percent, total=100, phase=status)
 
+    def waiting(self, why: str) -> None:
+        self._update(completed=0, total=None, phase=why)
+
     def finish(self, status: str) -> None:
         self._update(phase=status)
 

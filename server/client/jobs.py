@@ -154,7 +154,7 @@ class Runner:
             except ApiError as exc:
                 if exc.code != TOO_MANY_TASKS:
                     raise
-            row.finish("waiting for a task slot")
+            row.waiting("waiting for a task slot")
             if self._stop.wait(delay):
                 raise Stopped
             delay = min(delay * 1.5, 5 * self.slot_wait_s)

@@ -36,10 +36,11 @@ class Server:
     def __init__(self, routes: dict[str, list]) -> None:
         self.routes = routes
         self.calls: list[str] = []
+        self.bodies: list[bytes] = []
         self.on_call = lambda call: None
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        request.read()  # consume an upload as a real server does
+        self.bodies.append(request.read())  # consume an upload as a real server does
         call = f"{request.method} {request.url.path}"
         self.calls.append(call + (f"?{request.url.query.decode()}" if request.url.query else ""))
         self.on_call(call)
@@ -240,9 +241,9 @@ def scripted(monkeypatch):
     return install
 
 
-def invoke(*args: str):
+def invoke(*args: str, command=commands.tasks):
     env = {"VOICE_API_URL": "http://voice.test", "VOICE_API_KEY": "va_key", "VOICE_API_CLIENT_CONFIG": "/nonexistent"}
-    return CliRunner().invoke(commands.tasks, list(args), env=env)
+    return CliRunner().invoke(command, list(args), env=env)
 
 
 def test_tasks_follows_cursors_with_all(scripted):
@@ -260,3 +261,24 @@ def test_tasks_on_a_server_without_listing_says_so(scripted):
     result = invoke()
     assert result.exit_code == ExitCode.REFUSED
     assert "does not list tasks" in result.output
+
+
+def test_say_sends_voices_format_and_callback_url(scripted, tmp_path):
+    server = scripted(
+        {
+            "POST /v1/tts": [httpx.Response(202, json=task("s1", "queued"))],
+            "GET /v1/tts/s1": [task("s1", "succeeded", 100, result={"format": "wav", "duration": 1.0})],
+            "GET /v1/tts/s1/audio": [httpx.Response(200, content=b"RIFF-audio")],
+        }
+    )
+    out = tmp_path / "hello.wav"
+    args = ["Hello", "--voice", "a", "--voice", "b", "-o", str(out), "--callback-url", "https://hooks.test/x"]
+    result = invoke(*args, "--json", command=commands.say)
+    assert result.exit_code == 0, result.output
+    assert json.loads(server.bodies[0]) == {
+        "text": "Hello",
+        "model_ids": ["a", "b"],
+        "format": "wav",  # from the extension of -o
+        "callback_url": "https://hooks.test/x",
+    }
+    assert out.read_bytes() == b"RIFF-audio" and json.loads(result.output)["output"] == str(out)
