@@ -135,7 +135,9 @@ class Runner:
             row.finish("done")
         except Stopped:
             outcome.error = {"code": "interrupted", "message": "interrupted"}
-            if outcome.task_id:
+            # Only an unfinished task is cancelled: on a finished one DELETE forgets the result, and an
+            # interrupted download is no reason to destroy what the server already made.
+            if outcome.task_id and (outcome.task or {}).get("status") not in TERMINAL_STATUSES:
                 outcome.cancel = self._cancel(job, outcome.task_id)
             row.finish("interrupted")
         except ClientError as exc:

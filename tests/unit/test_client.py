@@ -193,6 +193,23 @@ def test_interrupting_cancels_the_task_on_the_server(answer, canceled):
     assert server.calls[-1] == "DELETE /v1/tts/t4"
 
 
+def test_interrupting_a_download_keeps_the_finished_task(tmp_path):
+    server = Server(
+        {
+            "POST /v1/tts": [httpx.Response(202, json=task("t8", "queued"))],
+            "GET /v1/tts/t8": [task("t8", "succeeded", 100)],
+            "GET /v1/tts/t8/audio": [httpx.Response(200, content=b"x" * 100_000)],
+        }
+    )
+    runner = runner_for(server)
+    server.on_call = lambda call: runner._stop.set() if call.endswith("/audio") else None
+    out = tmp_path / "speech.mp3"
+    [outcome] = runner.run([SpeechJob({"text": "hi"}, out)])
+    assert outcome.status == "interrupted" and outcome.cancel is None
+    assert not any(call.startswith("DELETE") for call in server.calls)
+    assert not out.exists() and not list(tmp_path.iterdir())  # no half-written file either
+
+
 def test_inputs_not_started_when_interrupted_are_not_submitted(audio):
     server = Server({"POST /v1/stt": [httpx.Response(202, json=task("t5", "queued"))]})
     runner = runner_for(server)
