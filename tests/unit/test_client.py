@@ -11,7 +11,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from server.client import commands
+from server.client import commands, listings, session
 from server.client.api import Stopped, VoiceApiClient
 from server.client.config import ClientConfig, config_path, resolve
 from server.client.display import Display
@@ -252,13 +252,13 @@ def scripted(monkeypatch):
     def install(routes: dict[str, list]) -> Server:
         server = Server(routes)
         transport = httpx.MockTransport(server)
-        monkeypatch.setattr(commands, "VoiceApiClient", lambda config: VoiceApiClient(config, transport=transport))
+        monkeypatch.setattr(session, "VoiceApiClient", lambda config: VoiceApiClient(config, transport=transport))
         return server
 
     return install
 
 
-def invoke(*args: str, command=commands.tasks):
+def invoke(*args: str, command=listings.tasks):
     env = {"VOICE_API_URL": "http://voice.test", "VOICE_API_KEY": "va_key", "VOICE_API_CLIENT_CONFIG": "/nonexistent"}
     return CliRunner().invoke(command, list(args), env=env)
 
