@@ -90,14 +90,15 @@ class Runner:
         client: VoiceApiClient,
         display: Display,
         concurrency: int = 1,
-        poll_interval_s: float = 0.5,
+        poll_interval_s: float = 0.1,
+        poll_max_s: float = 1.0,
         verbose: bool = False,
         slot_wait_s: float = 1.0,
         reconnect_wait_s: float = 1.0,
     ) -> None:
         self.client, self.display = client, display
         self.concurrency, self.poll_interval_s, self.verbose = max(1, concurrency), poll_interval_s, verbose
-        self.slot_wait_s, self.reconnect_wait_s = slot_wait_s, reconnect_wait_s
+        self.slot_wait_s, self.reconnect_wait_s, self.poll_max_s = slot_wait_s, reconnect_wait_s, poll_max_s
         self._stop = threading.Event()
 
     def run(self, jobs: list[Job]) -> list[Outcome]:
@@ -162,12 +163,17 @@ class Runner:
             delay = min(delay * 1.5, 5 * self.slot_wait_s)
 
     def _follow(self, job: Job, task: dict[str, Any], row: Row) -> dict[str, Any]:
+        # Quick polls first, then slower: a one-second synthesis is not kept waiting half a second more,
+        # and an hour-long transcription is not asked about ten times a second (polls are free of the
+        # rate limit, but not of work for the server).
+        interval = self.poll_interval_s
         while True:
             row.task(task["status"], int(task.get("progress") or 0))
             if task["status"] in TERMINAL_STATUSES:
                 return task
-            if self._stop.wait(self.poll_interval_s):
+            if self._stop.wait(interval):
                 raise Stopped
+            interval = min(interval * 1.5, self.poll_max_s)
             task = self._status(job.kind, task["task_id"])
 
     def _status(self, kind: str, task_id: str) -> dict[str, Any]:

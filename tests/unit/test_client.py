@@ -53,7 +53,9 @@ class Server:
 
 def runner_for(server: Server) -> Runner:
     client = VoiceApiClient(CONFIG, transport=httpx.MockTransport(server))
-    return Runner(client, Display(show_progress=False), concurrency=2, poll_interval_s=0.001, slot_wait_s=0.001)
+    return Runner(
+        client, Display(show_progress=False), concurrency=2, poll_interval_s=0.001, poll_max_s=0.001, slot_wait_s=0.001
+    )
 
 
 @pytest.fixture
