@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -94,6 +95,11 @@ def client_command(action: Callable[..., int]) -> Callable[..., None]:
         except KeyboardInterrupt:
             display.error("interrupted")
             code = ExitCode.INTERRUPTED
+        except BrokenPipeError:
+            # `voice-api transcribe … | head`: the reader left. Point stdout at /dev/null so the interpreter's
+            # final flush does not print a traceback, and end as a command killed by SIGPIPE does.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            code = 128 + 13
         finally:
             if session:
                 session.client.close()
