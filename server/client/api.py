@@ -49,6 +49,12 @@ def _never() -> bool:
     return False
 
 
+def _idempotent(key: str | None) -> dict[str, str]:
+    """The same key on every attempt of one submission: a server with Idempotency-Key support returns
+    the first task to a retry instead of creating (and charging) a second."""
+    return {"Idempotency-Key": key} if key else {}
+
+
 class VoiceApiClient:
     """One connection pool to a server, safe to share between the threads of several jobs."""
 
@@ -92,15 +98,16 @@ class VoiceApiClient:
         fields: dict[str, str | list[str]],
         on_bytes: Callable[[int], None] = lambda _: None,
         stopped: Callable[[], bool] = _never,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """POST a file to /v1/stt or /v1/clone as multipart; the task document (202)."""
         media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         with open(path, "rb") as fh:
             files = {"file": (path.name, _WatchedFile(fh, on_bytes, stopped), media_type)}
-            return self._json("POST", f"/{kind}", files=files, data=fields)
+            return self._json("POST", f"/{kind}", files=files, data=fields, headers=_idempotent(idempotency_key))
 
-    def submit_tts(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._json("POST", "/tts", json=body)
+    def submit_tts(self, body: dict[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
+        return self._json("POST", "/tts", json=body, headers=_idempotent(idempotency_key))
 
     # following a task ----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,6 +26,7 @@ from server.client.errors import ApiError, ClientError, ExitCode, ServerUnreacha
 # How long a job keeps polling through a server that went away (restart, deploy) before giving up:
 # tasks survive a server restart, so the client should too.
 UNREACHABLE_PATIENCE_S = 30.0
+SUBMIT_ATTEMPTS = 3  # a submission lost to the network or a 5xx is sent this many times in all
 TOO_MANY_TASKS = "too_many_tasks"  # 429 while the key's plan has its most tasks queued or running
 
 
@@ -61,8 +63,10 @@ class Job(ABC):
     label: str
 
     @abstractmethod
-    def submit(self, client: VoiceApiClient, row: Row, stopped: Callable[[], bool]) -> dict[str, Any]:
-        """Create the task; its status document."""
+    def submit(
+        self, client: VoiceApiClient, row: Row, stopped: Callable[[], bool], idempotency_key: str
+    ) -> dict[str, Any]:
+        """Create the task (sending idempotency_key); its status document."""
 
     @abstractmethod
     def collect(
@@ -148,16 +152,25 @@ class Runner:
         return outcome
 
     def _submit(self, job: Job, row: Row) -> dict[str, Any]:
-        """Submit, waiting for a free slot while the key's plan has as many tasks running as it allows:
-        with --jobs above the plan's limit, the other inputs wait their turn instead of failing."""
-        delay = self.slot_wait_s
+        """Submit, waiting for a free slot while the key's plan has as many tasks running as it allows
+        (with --jobs above the plan's limit, the other inputs wait their turn instead of failing), and
+        retrying a submission the network or the server dropped, under one Idempotency-Key."""
+        idempotency_key = f"voice-api-cli-{uuid.uuid4().hex}"
+        delay, failures = self.slot_wait_s, 0
         while True:
             try:
-                return job.submit(self.client, row, self._stop.is_set)
+                return job.submit(self.client, row, self._stop.is_set, idempotency_key)
             except ApiError as exc:
-                if exc.code != TOO_MANY_TASKS:
+                if exc.code != TOO_MANY_TASKS and exc.exit_code != ExitCode.UNREACHABLE:
                     raise
-            row.waiting("waiting for a task slot")
+                failures += exc.exit_code == ExitCode.UNREACHABLE
+                if failures >= SUBMIT_ATTEMPTS:
+                    raise
+            except ServerUnreachable:
+                failures += 1
+                if failures >= SUBMIT_ATTEMPTS:
+                    raise
+            row.waiting("waiting for a task slot" if failures == 0 else "retrying")
             if self._stop.wait(delay):
                 raise Stopped
             delay = min(delay * 1.5, 5 * self.slot_wait_s)

@@ -26,9 +26,9 @@ class TranscribeJob(Job):
     def label(self) -> str:  # type: ignore[override]
         return self.path.name
 
-    def submit(self, client: VoiceApiClient, row: Row, stopped: Callable[[], bool]) -> dict[str, Any]:
+    def submit(self, client: VoiceApiClient, row: Row, stopped: Callable[[], bool], key: str) -> dict[str, Any]:
         counter = TransferCounter(row, self.path.stat().st_size)
-        return client.submit_upload("stt", self.path, self.fields, counter, stopped)
+        return client.submit_upload("stt", self.path, self.fields, counter, stopped, key)
 
     def collect(self, client: VoiceApiClient, task: dict[str, Any], row: Row, stopped: Callable[[], bool]):
         transcript = client.transcript(task["task_id"], self.fmt)
@@ -46,8 +46,8 @@ class SpeechJob(Job):
     label: str = "speech"
     kind: str = "tts"
 
-    def submit(self, client: VoiceApiClient, row: Row, stopped: Callable[[], bool]) -> dict[str, Any]:
-        return client.submit_tts(self.body)
+    def submit(self, client: VoiceApiClient, row: Row, stopped: Callable[[], bool], key: str) -> dict[str, Any]:
+        return client.submit_tts(self.body, key)
 
     def collect(self, client: VoiceApiClient, task: dict[str, Any], row: Row, stopped: Callable[[], bool]):
         chunks = client.download_audio(
@@ -69,9 +69,9 @@ class CloneJob(Job):
     def label(self) -> str:  # type: ignore[override]
         return self.path.name
 
-    def submit(self, client: VoiceApiClient, row: Row, stopped: Callable[[], bool]) -> dict[str, Any]:
+    def submit(self, client: VoiceApiClient, row: Row, stopped: Callable[[], bool], key: str) -> dict[str, Any]:
         counter = TransferCounter(row, self.path.stat().st_size)
-        return client.submit_upload("clone", self.path, self.fields, counter, stopped)
+        return client.submit_upload("clone", self.path, self.fields, counter, stopped, key)
 
     def collect(self, client: VoiceApiClient, task: dict[str, Any], row: Row, stopped: Callable[[], bool]):
         return None, task["result"]["model_id"]

@@ -59,18 +59,21 @@ def voices(session: Session, search, tags, languages, mine, sort, page, page_siz
 @click.option("--kind", type=click.Choice(["stt", "tts", "clone"]), help="Only tasks of this kind.")
 @click.option("--status", type=click.Choice(TASK_STATUSES), help="Only tasks in this status.")
 @click.option("--page-size", type=click.IntRange(1, 100), default=20, show_default=True)
+@click.option("--created-after", metavar="ISO-8601", help="Only tasks created after this, e.g. 2026-12-01T00:00:00Z.")
 @click.option("--owner", help="Another owner's tasks (admin keys).")
 @click.option("--cursor", help="Continue a listing where the previous page ended.")
 @click.option("--all", "follow", is_flag=True, help="Follow the cursors to the last page.")
 @connection_options
 @client_command
-def tasks(session: Session, kind, status, owner, page_size, cursor, follow):
+def tasks(session: Session, kind, status, created_after, owner, page_size, cursor, follow):
     """List your tasks, newest first."""
     params: dict[str, Any] = {"page_size": page_size}
     if kind:
         params["kind"] = kind
     if status:
         params["status"] = status
+    if created_after:
+        params["created_after"] = created_after
     if owner:
         params["owner"] = owner
     items: list[dict[str, Any]] = []

@@ -37,10 +37,12 @@ class Server:
         self.routes = routes
         self.calls: list[str] = []
         self.bodies: list[bytes] = []
+        self.idempotency_keys: list[str | None] = []
         self.on_call = lambda call: None
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.bodies.append(request.read())  # consume an upload as a real server does
+        self.idempotency_keys.append(request.headers.get("idempotency-key"))
         call = f"{request.method} {request.url.path}"
         self.calls.append(call + (f"?{request.url.query.decode()}" if request.url.query else ""))
         self.on_call(call)
@@ -154,6 +156,26 @@ def test_a_full_plan_makes_the_next_input_wait_for_a_slot(audio):
     [outcome] = runner_for(server).run([TranscribeJob(audio, {}, "txt", None)])
     assert outcome.status == "succeeded" and outcome.payload == "hello"
     assert server.calls.count("POST /v1/stt") == 3
+
+
+def test_a_dropped_submission_is_retried_under_one_idempotency_key(audio):
+    server = Server(
+        {
+            "POST /v1/stt": [error(503, "queue_unavailable"), httpx.Response(202, json=task("t9", "queued"))],
+            "GET /v1/stt/t9": [task("t9", "succeeded", 100)],
+            "GET /v1/stt/t9/result": [httpx.Response(200, text="retried")],
+        }
+    )
+    first, second = TranscribeJob(audio, {}, "txt", None), TranscribeJob(audio, {}, "txt", None)
+    [outcome] = runner_for(server).run([first])
+    assert outcome.status == "succeeded"
+    submitted = [key for call, key in zip(server.calls, server.idempotency_keys, strict=True) if call == "POST /v1/stt"]
+    assert len(submitted) == 2 and submitted[0] == submitted[1] and submitted[0].startswith("voice-api-cli-")
+    # another input, another key; and a server that keeps failing ends the input with exit code 4
+    down = Server({"POST /v1/stt": [error(503, "queue_unavailable")]})
+    [gave_up] = runner_for(down).run([second])
+    assert (gave_up.status, gave_up.exit_code) == ("error", ExitCode.UNREACHABLE)
+    assert len(down.calls) == 3 and len(set(down.idempotency_keys)) == 1 and down.idempotency_keys[0] != submitted[0]
 
 
 def test_a_failed_task_exits_1_with_its_error(audio):
