@@ -63,6 +63,27 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
     client.close()
 
 
+@pytest.fixture
+def distributed_config(make_settings, redis_url: str, redis_prefix: str) -> Callable[..., tuple[Settings, dict]]:
+    """make(env=None, **overrides) -> (settings for an API in this process, the environment for real
+    `voice-api worker` processes), all on one Redis prefix and data dir; heartbeats every second."""
+    from tests.support.processes import project_env
+
+    def make(env: dict[str, str] | None = None, **overrides) -> tuple[Settings, dict]:
+        worker = {"heartbeat_s": 1, **overrides.pop("worker", {})}
+        settings = make_settings(redis_url=redis_url, redis_prefix=redis_prefix, worker=worker, **overrides)
+        process_env = project_env(
+            VOICE_API_REDIS_URL=redis_url,
+            VOICE_API_REDIS_PREFIX=redis_prefix,
+            VOICE_API_STORAGE__DATA_DIR=str(settings.storage.data_dir),
+            VOICE_API_WORKER__HEARTBEAT_S="1",
+            **(env or {}),
+        )
+        return settings, process_env
+
+    return make
+
+
 def sqlite_or_redis(request, make_sqlite: Callable[[], object], make_redis: Callable[[object, str], object]):
     """For fixtures parametrized over ["sqlite", "redis"]: every store runs the same tests on both."""
     if request.param == "sqlite":

@@ -11,7 +11,7 @@ from server.http.app import create_app
 from tests.api.conftest import assert_error, services, wait_finished
 from tests.conftest import wait_for
 from tests.support.audio import sample_clip, tiled_sample, wav_bytes
-from tests.support.processes import WorkerProcess, project_env
+from tests.support.processes import WorkerProcess
 
 pytestmark = pytest.mark.slow
 
@@ -92,14 +92,8 @@ def test_embedded_cancel_stops_the_running_engine(make_settings):
         cancel_while_running(client)
 
 
-def test_distributed_cancel_stops_the_running_engine(make_settings, redis_url, redis_prefix, tmp_path):
-    settings = make_settings(redis_url=redis_url, redis_prefix=redis_prefix, worker={"heartbeat_s": 1})
-    env = project_env(
-        VOICE_API_REDIS_URL=redis_url,
-        VOICE_API_REDIS_PREFIX=redis_prefix,
-        VOICE_API_STORAGE__DATA_DIR=str(settings.storage.data_dir),
-        VOICE_API_WORKER__HEARTBEAT_S="1",
-    )
+def test_distributed_cancel_stops_the_running_engine(distributed_config, tmp_path):
+    settings, env = distributed_config()
     worker = WorkerProcess(env, tmp_path / "worker.log", queues="stt")
     try:
         with TestClient(create_app(settings)) as client:

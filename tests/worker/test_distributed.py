@@ -11,21 +11,14 @@ from server.http.app import create_app
 from tests.api.conftest import wait_finished
 from tests.conftest import wait_for
 from tests.support.audio import encode, sample_clip
-from tests.support.processes import WorkerProcess, project_env
+from tests.support.processes import WorkerProcess
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def distributed(make_settings, redis_url, redis_prefix, tmp_path):
-    settings = make_settings(redis_url=redis_url, redis_prefix=redis_prefix, worker={"heartbeat_s": 1})
-    env = project_env(
-        VOICE_API_REDIS_URL=redis_url,
-        VOICE_API_REDIS_PREFIX=redis_prefix,
-        VOICE_API_STORAGE__DATA_DIR=str(settings.storage.data_dir),
-        VOICE_API_WORKER__HEARTBEAT_S="1",
-    )
-    return settings, env
+def distributed(distributed_config):
+    return distributed_config()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from server.http.app import create_app
 from tests.api.conftest import wait_finished
 from tests.conftest import wait_for
 from tests.support.audio import sample_clip, tiled_sample, wav_bytes
-from tests.support.processes import WorkerProcess, project_env
+from tests.support.processes import WorkerProcess
 
 pytestmark = pytest.mark.slow
 
@@ -44,15 +44,9 @@ def test_embedded_short_task_overtakes_a_long_one(make_settings):
         assert text.strip()
 
 
-def test_distributed_short_task_overtakes_a_long_one(make_settings, redis_url, redis_prefix, tmp_path):
-    settings = make_settings(redis_url=redis_url, redis_prefix=redis_prefix, worker={"heartbeat_s": 1})
-    env = project_env(
-        VOICE_API_REDIS_URL=redis_url,
-        VOICE_API_REDIS_PREFIX=redis_prefix,
-        VOICE_API_STORAGE__DATA_DIR=str(settings.storage.data_dir),
-        VOICE_API_WORKER__HEARTBEAT_S="1",
-        VOICE_API_WORKER__INTERACTIVE_WORKERS="1",  # the default, which the other tests turn off
-    )
+def test_distributed_short_task_overtakes_a_long_one(distributed_config, tmp_path):
+    # the default companion process, which the other tests turn off
+    settings, env = distributed_config(env={"VOICE_API_WORKER__INTERACTIVE_WORKERS": "1"})
     worker = WorkerProcess(env, tmp_path / "worker.log", queues="stt")
     try:
         with TestClient(create_app(settings)) as client:

@@ -13,7 +13,7 @@ from standardwebhooks.webhooks import Webhook
 from server.http.app import create_app
 from tests.api.conftest import assert_error, services, wait_finished
 from tests.conftest import wait_for
-from tests.support.processes import WorkerProcess, project_env
+from tests.support.processes import WorkerProcess
 from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.slow
@@ -76,18 +76,9 @@ def test_callbacks_to_the_servers_own_network_are_refused_unless_allowed(make_se
         assert list(services(client).tasks.artifacts.task_ids()) == []
 
 
-def test_a_worker_killed_with_a_delivery_pending_delivers_after_restart(
-    make_settings, redis_url, redis_prefix, tmp_path
-):
-    settings = make_settings(
-        redis_url=redis_url, redis_prefix=redis_prefix, worker={"heartbeat_s": 1}, webhooks=ALLOW_LOCAL
-    )
-    env = project_env(
-        VOICE_API_REDIS_URL=redis_url,
-        VOICE_API_REDIS_PREFIX=redis_prefix,
-        VOICE_API_STORAGE__DATA_DIR=str(settings.storage.data_dir),
-        VOICE_API_WORKER__HEARTBEAT_S="1",
-        VOICE_API_WEBHOOKS__ALLOW_HOSTS=json.dumps(["127.0.0.1"]),
+def test_a_worker_killed_with_a_delivery_pending_delivers_after_restart(distributed_config, tmp_path):
+    settings, env = distributed_config(
+        env={"VOICE_API_WEBHOOKS__ALLOW_HOSTS": json.dumps(["127.0.0.1"])}, webhooks=ALLOW_LOCAL
     )
     down = Receiver().start()
     url = down.url
