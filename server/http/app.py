@@ -16,6 +16,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from server import __version__
+from server.auth.budget_reports import BudgetReports
+from server.auth.key_cache import open_key_cache
 from server.auth.keys import open_key_store
 from server.auth.quotas import open_quota_store
 from server.auth.ratelimit import open_rate_limiter
@@ -70,15 +72,18 @@ def create_app(settings: Settings) -> Litestar:
     cache = RedisCache(redis_client(settings.redis_url), settings.redis_prefix) if settings.redis_url else MemoryCache()
     voices = open_voice_store(settings)
     catalog = CatalogService(voices, open_usage_counter(settings), dispatcher.capabilities, cache)
+    keys, limiter = open_key_store(settings), open_rate_limiter(settings)
     services = Services(
         settings=settings,
         tasks=TaskService(store, artifacts, dispatcher),
         dispatcher=dispatcher,
         catalog=catalog,
-        keys=open_key_store(settings),
-        limiter=open_rate_limiter(settings),
+        keys=keys,
+        limiter=limiter,
         quotas=open_quota_store(settings),
         task_metrics=task_metrics,
+        key_cache=open_key_cache(settings, keys),
+        budgets=BudgetReports(limiter, max_age_s=settings.auth.budget_report_max_age_s),
     )
 
     async def janitor() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from server.auth.budget_reports import BudgetReports
+from server.auth.key_cache import VerifiedKeyCache
 from server.auth.keys import KeyStore
 from server.auth.quotas import QuotaStore
 from server.auth.ratelimit import RateLimiter
@@ -35,4 +37,6 @@ class Services:
     limiter: RateLimiter
     quotas: QuotaStore
     task_metrics: TaskMetrics
+    key_cache: VerifiedKeyCache
+    budgets: BudgetReports
     rate_limited: Counter = field(default_factory=Counter)

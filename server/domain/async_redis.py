@@ -1,0 +1,31 @@
+"""redis.asyncio clients for the request path: a Redis round trip awaited on the event loop costs
+less than handing a blocking call to a worker thread and back (measured in docs/benchmarks.md).
+
+An asyncio connection belongs to the loop that opened it. A server has one loop for its life, but a
+test client may run each request on a fresh one, so the client is made per running loop, lazily.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+
+
+class LoopBoundRedis:
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def client(self):
+        """The client for the running loop (made on first use; it connects on its first command)."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            import redis.asyncio
+
+            # The same short timeouts as the blocking clients: a dead Redis is a quick 503.
+            client = redis.asyncio.Redis.from_url(
+                self._url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=15
+            )
+            self._clients[loop] = client
+        return client
