@@ -14,6 +14,7 @@ if [[ "$extras" == "[dev,xtts]" ]]; then
   # tests: a real Redis, and espeak-ng to speak test sentences in other languages
   command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
   command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
+  command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)  # scripts/load.py: a standard load generator beside its own
 fi
 if ((${#need_apt[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then

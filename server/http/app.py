@@ -22,6 +22,7 @@ from server.auth.keys import open_key_store
 from server.auth.quotas import open_quota_store
 from server.auth.ratelimit import open_rate_limiter
 from server.dispatch.base import Dispatcher
+from server.domain.async_redis import LoopBoundRedis
 from server.domain.factory import (
     open_artifacts,
     open_task_metrics,
@@ -43,6 +44,7 @@ from server.http.headers import add_response_headers
 from server.http.identity import provide_caller
 from server.services.cache import MemoryCache, RedisCache
 from server.services.catalog import CatalogService
+from server.services.health import HealthSnapshots
 from server.services.janitor import sweep
 from server.services.tasks import TaskService
 from server.settings import Settings
@@ -69,7 +71,11 @@ def create_app(settings: Settings) -> Litestar:
     artifacts = open_artifacts(settings)
     task_metrics = open_task_metrics(settings)  # shared with the embedded workers in this process
     dispatcher = build_dispatcher(settings, store, artifacts, task_metrics)
-    cache = RedisCache(redis_client(settings.redis_url), settings.redis_prefix) if settings.redis_url else MemoryCache()
+    cache = (
+        RedisCache(redis_client(settings.redis_url), settings.redis_prefix, LoopBoundRedis(settings.redis_url))
+        if settings.redis_url
+        else MemoryCache()
+    )
     voices = open_voice_store(settings)
     catalog = CatalogService(voices, open_usage_counter(settings), dispatcher.capabilities, cache)
     keys, limiter = open_key_store(settings), open_rate_limiter(settings)
@@ -84,6 +90,7 @@ def create_app(settings: Settings) -> Litestar:
         task_metrics=task_metrics,
         key_cache=open_key_cache(settings, keys),
         budgets=BudgetReports(limiter, max_age_s=settings.auth.budget_report_max_age_s),
+        health=HealthSnapshots(dispatcher.health),
     )
 
     async def janitor() -> None:

@@ -13,6 +13,7 @@ from server.auth.ratelimit import RateLimiter
 from server.dispatch.base import Dispatcher
 from server.domain.metrics import TaskMetrics
 from server.services.catalog import CatalogService
+from server.services.health import HealthSnapshots
 from server.services.tasks import TaskService
 from server.settings import Settings
 
@@ -39,4 +40,5 @@ class Services:
     task_metrics: TaskMetrics
     key_cache: VerifiedKeyCache
     budgets: BudgetReports
+    health: HealthSnapshots
     rate_limited: Counter = field(default_factory=Counter)

@@ -17,6 +17,9 @@ from typing import Any, Protocol
 class Cache(Protocol):
     def get(self, key: str) -> Any | None: ...
 
+    async def aget(self, key: str) -> Any | None:
+        """`get` awaited on the event loop (no thread hop): the cached request path."""
+
     def set(self, key: str, value: Any, ttl_s: float) -> None: ...
 
 
@@ -35,6 +38,9 @@ class MemoryCache:
             self._entries.move_to_end(key)
             return hit[1]
 
+    async def aget(self, key: str) -> Any | None:
+        return self.get(key)  # a dict read under a lock held for microseconds
+
     def set(self, key: str, value: Any, ttl_s: float) -> None:
         with self._lock:
             self._entries[key] = (time.monotonic() + ttl_s, value)
@@ -44,15 +50,23 @@ class MemoryCache:
 
 
 class RedisCache:
-    def __init__(self, client, prefix: str) -> None:
+    def __init__(self, client, prefix: str, async_redis=None) -> None:
         self._redis = client
         self._prefix = f"{prefix}cache:"
+        self._async_redis = async_redis  # a LoopBoundRedis, for aget
 
     def get(self, key: str) -> Any | None:
         try:
             raw = self._redis.get(self._prefix + key)
         except Exception:
             return None  # a cache outage must not fail the request: compute instead
+        return json.loads(raw) if raw else None
+
+    async def aget(self, key: str) -> Any | None:
+        try:
+            raw = await self._async_redis.client().get(self._prefix + key)
+        except Exception:
+            return None
         return json.loads(raw) if raw else None
 
     def set(self, key: str, value: Any, ttl_s: float) -> None:

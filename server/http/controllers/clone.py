@@ -54,8 +54,8 @@ class CloneController(Controller):
                 )
         return TaskResponse.of(task)
 
-    @get("/{task_id:str}", sync_to_thread=True, summary="Clone status; on success result.model_id")
-    def status(
+    @get("/{task_id:str}", summary="Clone status; on success result.model_id")
+    async def status(
         self, task_id: FromPath[str], caller: NamedDependency[Caller], services: NamedDependency[Services]
     ) -> TaskResponse:
-        return TaskResponse.of(services.tasks.get(task_id, caller.owner, TaskKind.CLONE))
+        return TaskResponse.of(await services.tasks.aget(task_id, caller.owner, TaskKind.CLONE))

@@ -55,12 +55,12 @@ class SttController(Controller):
                 )
         return TaskResponse.of(task)
 
-    @get("/{task_id:str}", sync_to_thread=True, summary="Task status and progress")
-    def status(
+    @get("/{task_id:str}", summary="Task status and progress")
+    async def status(
         self, task_id: FromPath[str], caller: NamedDependency[Caller], services: NamedDependency[Services]
     ) -> TaskResponse:
         # The listing: for STT, `result` is always null here; the transcript has its own route.
-        return TaskResponse.of(services.tasks.get(task_id, caller.owner, TaskKind.STT), include_result=False)
+        return TaskResponse.of(await services.tasks.aget(task_id, caller.owner, TaskKind.STT), include_result=False)
 
     @get("/{task_id:str}/result", sync_to_thread=True, summary="The transcript of a finished task")
     def result(

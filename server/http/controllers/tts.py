@@ -43,11 +43,11 @@ class TtsController(Controller):
             )
         return TaskResponse.of(task)
 
-    @get("/{task_id:str}", sync_to_thread=True, summary="Task status, progress and result summary")
-    def status(
+    @get("/{task_id:str}", summary="Task status, progress and result summary")
+    async def status(
         self, task_id: FromPath[str], caller: NamedDependency[Caller], services: NamedDependency[Services]
     ) -> TaskResponse:
-        return TaskResponse.of(services.tasks.get(task_id, caller.owner, TaskKind.TTS))
+        return TaskResponse.of(await services.tasks.aget(task_id, caller.owner, TaskKind.TTS))
 
     @get("/{task_id:str}/audio", sync_to_thread=True, summary="The synthesised audio (supports Range requests)")
     def audio(
