@@ -59,7 +59,7 @@ if str(ROOT) not in sys.path:  # `python scripts/load.py` as well as `python -m 
     sys.path.insert(0, str(ROOT))
 
 from tests.support.audio import sample_clip, tiled_sample, wav_bytes  # noqa: E402
-from tests.support.processes import ServeProcess, WorkerProcess, project_env  # noqa: E402
+from tests.support.processes import VOICE_API, Process, ServeProcess, project_env  # noqa: E402
 
 PHASES = ("health", "models", "polls", "polls-paced", "submit-tts", "submit-stt")
 
@@ -429,7 +429,10 @@ def started(mode: str, args: argparse.Namespace, tmp: Path) -> Iterator[tuple[st
     api_key = _create_key(env, data_dir) if args.auth else None
     processes = [ServeProcess(project_env(**env), tmp / f"{mode}-serve.log")]
     if mode == "distributed":
-        processes.append(WorkerProcess(project_env(**env), tmp / f"{mode}-worker.log"))
+        # At the niceness the embedded worker gives its own threads (server/dispatch/embedded.py), so
+        # that on one small machine both modes share the cores between API and engine alike.
+        worker = ["nice", "-n", "10", *VOICE_API, "worker", "--queues", "stt,tts,clone", "--concurrency", "1"]
+        processes.append(Process(worker, project_env(**env), tmp / f"{mode}-worker.log"))
     try:
         processes[0].wait_healthy()
         if mode == "distributed":
@@ -438,8 +441,8 @@ def started(mode: str, args: argparse.Namespace, tmp: Path) -> Iterator[tuple[st
         setup = (
             "embedded: one `voice-api serve` (uvicorn) with its in-process worker, SQLite"
             if mode == "embedded"
-            else f"distributed: one `voice-api serve` (uvicorn) + one `voice-api worker` (Celery, 1 process), Redis "
-            f"{args.redis_url}"
+            else "distributed: one `voice-api serve` (uvicorn) + one `voice-api worker` (Celery, 1 process, "
+            f"nice 10 like the embedded worker threads), Redis {args.redis_url}"
         )
         print(f"{mode}: started at {processes[0].base_url} ({auth})", file=sys.stderr)
         yield processes[0].base_url, api_key, f"{setup}; {auth}"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import weakref
 
+MAX_CONNECTIONS = 64  # per API process; each awaited command holds one only for its round trip
+
 
 class LoopBoundRedis:
     def __init__(self, url: str) -> None:
@@ -23,9 +25,17 @@ class LoopBoundRedis:
         if client is None:
             import redis.asyncio
 
-            # The same short timeouts as the blocking clients: a dead Redis is a quick 503.
-            client = redis.asyncio.Redis.from_url(
-                self._url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=15
+            # The same short timeouts as the blocking clients: a dead Redis is a quick 503. A blocking
+            # pool: past max_connections concurrent commands wait (up to 5 s) for a free connection
+            # instead of failing, as redis-py's default pool (100, then MaxConnectionsError) would.
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self._url,
+                max_connections=MAX_CONNECTIONS,
+                timeout=5,
+                socket_connect_timeout=2,
+                socket_timeout=5,
+                health_check_interval=15,
             )
+            client = redis.asyncio.Redis(connection_pool=pool)
             self._clients[loop] = client
         return client

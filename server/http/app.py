@@ -42,7 +42,7 @@ from server.http.dependencies import Services
 from server.http.errors import EXCEPTION_HANDLERS
 from server.http.headers import add_response_headers
 from server.http.identity import provide_caller
-from server.services.cache import MemoryCache, RedisCache
+from server.services.cache import MemoryCache, RedisCache, TieredCache
 from server.services.catalog import CatalogService
 from server.services.health import HealthSnapshots
 from server.services.janitor import sweep
@@ -72,7 +72,9 @@ def create_app(settings: Settings) -> Litestar:
     task_metrics = open_task_metrics(settings)  # shared with the embedded workers in this process
     dispatcher = build_dispatcher(settings, store, artifacts, task_metrics)
     cache = (
-        RedisCache(redis_client(settings.redis_url), settings.redis_prefix, LoopBoundRedis(settings.redis_url))
+        TieredCache(
+            RedisCache(redis_client(settings.redis_url), settings.redis_prefix, LoopBoundRedis(settings.redis_url))
+        )
         if settings.redis_url
         else MemoryCache()
     )

@@ -49,6 +49,36 @@ class MemoryCache:
                 self._entries.popitem(last=False)
 
 
+class TieredCache:
+    """An in-process cache in front of a shared one (distributed mode): a hit costs a dict lookup
+    instead of a Redis round trip and a JSON parse. Safe because keys carry their generation (a
+    change anywhere makes a new key, so no node serves an old one); what the TTL bounds (the
+    catalog's task counts) may be served up to `local_ttl_s` longer than the shared entry lives."""
+
+    def __init__(self, shared: Cache, local_ttl_s: float = 5.0, max_entries: int = 1024) -> None:
+        self._shared = shared
+        self._local = MemoryCache(max_entries)
+        self._local_ttl_s = local_ttl_s
+
+    def get(self, key: str) -> Any | None:
+        if (value := self._local.get(key)) is not None:
+            return value
+        if (value := self._shared.get(key)) is not None:
+            self._local.set(key, value, self._local_ttl_s)
+        return value
+
+    async def aget(self, key: str) -> Any | None:
+        if (value := self._local.get(key)) is not None:
+            return value
+        if (value := await self._shared.aget(key)) is not None:
+            self._local.set(key, value, self._local_ttl_s)
+        return value
+
+    def set(self, key: str, value: Any, ttl_s: float) -> None:
+        self._shared.set(key, value, ttl_s)
+        self._local.set(key, value, min(ttl_s, self._local_ttl_s))
+
+
 class RedisCache:
     def __init__(self, client, prefix: str, async_redis=None) -> None:
         self._redis = client
