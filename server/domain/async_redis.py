@@ -24,13 +24,18 @@ class LoopBoundRedis:
         client = self._clients.get(loop)
         if client is None:
             import redis.asyncio
+            from redis.asyncio.retry import Retry
+            from redis.backoff import ExponentialWithJitterBackoff
 
             # The same short timeouts as the blocking clients: a dead Redis is a quick 503. A blocking
             # pool: past max_connections concurrent commands wait (up to 5 s) for a free connection
             # instead of failing, as redis-py's default pool (100, then MaxConnectionsError) would.
+            # Retries: after a Redis restart every pooled connection is dead, and without them (a
+            # pool's connections default to none) each would fail one request before reconnecting.
             pool = redis.asyncio.BlockingConnectionPool.from_url(
                 self._url,
                 max_connections=MAX_CONNECTIONS,
+                retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.5), retries=3),
                 timeout=5,
                 socket_connect_timeout=2,
                 socket_timeout=5,
