@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litestar import Request
+from litestar.di import NamedDependency
 
 from server.auth.keys import extract_key
 from server.auth.plans import Plan
@@ -31,7 +32,7 @@ class Caller:
     key_id: str | None = None
 
 
-async def provide_caller(request: Request, services: Services) -> Caller:
+async def provide_caller(request: Request, services: NamedDependency[Services]) -> Caller:
     # `services` as a parameter, not read from app state: a dependency of a dependency is resolved
     # before it, one at a time, whereas two independent ones are resolved in an anyio task group
     # per request (two spawned tasks, measured as the largest framework cost on cached routes).
