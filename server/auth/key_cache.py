@@ -62,7 +62,9 @@ class VerifiedKeyCache:
         store.on_change(self.clear)
 
     def clear(self) -> None:
-        self._entries.clear()
+        # Rebinding rather than clearing in place: a listener may call this from another thread
+        # while the loop iterates the old dict.
+        self._entries = {}
         self._generation = None  # anything looked up before this moment must not be stored
         self._fresh_until = float("-inf")
 
@@ -107,7 +109,7 @@ class VerifiedKeyCache:
         started = self._clock()
         generation = await self._read_generation()
         if generation != self._generation:
-            self._entries.clear()
+            self._entries = {}
             self._generation = generation
         self._fresh_until = started + self._check_every_s
 
