@@ -17,6 +17,7 @@ if [[ "$extras" == "[dev,xtts]" ]]; then
   command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+  command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)  # scripts/load.py: a standard load generator beside its own
 fi
 if ((${#need_apt[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then

@@ -13,13 +13,24 @@ Phases, each run by `--concurrency` clients for at most `--duration` seconds (an
   submit tts    POST /v1/tts with a short text
   submit stt    POST /v1/stt with a 1 s WAV (diarize=false)
 
-It starts its own `voice-api serve` (embedded mode, authentication off, a temporary data dir) unless
-`--url` names a running server (`--api-key` then authenticates). Results: one markdown table.
-Targets to compare with (not asserted): health and cached models >= 1,000 req/s; status polls
-p99 <= 20 ms under 50 concurrent clients while the workers are busy.
+By default it runs every phase twice, the way the server is deployed: `embedded` (one `voice-api
+serve` with its in-process worker and SQLite) and `distributed` (one `voice-api serve` and one
+`voice-api worker` on a real Redis, `--redis-url`, under a fresh key prefix that is removed
+afterwards). Authentication is on, with a real `pro` key the script creates in the server's own
+key store (`--no-auth` measures anonymous requests); the pro plan's concurrent-task limit is raised
+for the run, because the submit phases queue hundreds of tasks at once. `--url` measures a running
+server instead (`--api-key` then authenticates).
+
+Load generators: GET phases use a lean asyncio keep-alive client (`--client raw`, default) or
+httpx; submits always use httpx. When `wrk` is installed (Debian package `wrk`) the saturation
+phases (health, models, closed-loop polls) are measured with it as well, right after the Python
+generator, with the same connection count (`--no-wrk` skips it). Results: one markdown table per
+mode. Targets (not asserted; docs/benchmarks.md): health >= 5,000 req/s, cached models >= 3,000
+req/s, paced status polls p99 <= 10 ms while a worker transcribes, distributed within 25%.
 
 Usage (from the repository root):
-    .venv/bin/python -m scripts.load --duration 10 --concurrency 50
+    .venv/bin/python -m scripts.load --duration 8 --phases health,models,polls,polls-paced
+    .venv/bin/python -m scripts.load --mode embedded --no-auth
     .venv/bin/python -m scripts.load --url http://127.0.0.1:8000 --api-key va_… --phases health,models
 """
 
@@ -27,13 +38,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
+import re
+import shutil
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +59,7 @@ if str(ROOT) not in sys.path:  # `python scripts/load.py` as well as `python -m 
     sys.path.insert(0, str(ROOT))
 
 from tests.support.audio import sample_clip, tiled_sample, wav_bytes  # noqa: E402
-from tests.support.processes import ServeProcess, user_env  # noqa: E402
+from tests.support.processes import VOICE_API, Process, ServeProcess, user_env  # noqa: E402
 
 PHASES = ("health", "models", "polls", "polls-paced", "submit-tts", "submit-stt")
 
@@ -58,12 +73,15 @@ class PhaseResult:
     latencies: list[float] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    reported_ms: dict[float, float] = field(default_factory=dict)  # percentiles wrk reported itself
 
     @property
     def throughput(self) -> float:
         return self.requests / self.elapsed if self.elapsed else 0.0
 
     def percentile(self, q: float) -> float:
+        if q in self.reported_ms:
+            return self.reported_ms[q]
         if not self.latencies:
             return float("nan")
         ordered = sorted(self.latencies)
@@ -183,6 +201,42 @@ async def run_phase(
     return result
 
 
+_WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _wrk_ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(number) * _WRK_UNITS[unit]
+
+
+async def run_wrk(name: str, url: str, headers: dict[str, str], args: argparse.Namespace) -> PhaseResult:
+    """wrk with as many connections as the Python clients, `--wrk-threads` threads (default 1: on two
+    cores shared with the server, more threads take CPU from what is being measured)."""
+    command = ["wrk", f"-t{args.wrk_threads}", f"-c{args.concurrency}", f"-d{max(1, round(args.duration))}s"]
+    command += ["--latency", "--timeout", "10s"]
+    for key, value in headers.items():
+        command += ["-H", f"{key}: {value}"]
+    proc = await asyncio.create_subprocess_exec(*command, url, stdout=asyncio.subprocess.PIPE)
+    out = (await proc.communicate())[0].decode()
+    result = PhaseResult(f"{name} [wrk]")
+    match = re.search(r"(\d+) requests in ([\d.]+)(ms|s|m)", out)
+    if proc.returncode or not match:
+        result.notes.append(f"wrk failed: {out.strip()[-200:]!r}")
+        return result
+    result.requests = int(match.group(1))
+    result.elapsed = float(match.group(2)) * {"ms": 0.001, "s": 1.0, "m": 60.0}[match.group(3)]
+    for q, label in ((0.5, "50%"), (0.99, "99%")):
+        if found := re.search(rf"^\s*{label}\s+(\S+)", out, re.MULTILINE):
+            result.reported_ms[q] = _wrk_ms(found.group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    result.errors = int(non_2xx.group(1)) if non_2xx else 0
+    if socket_errors:
+        result.notes.append(f"socket errors: {socket_errors.group(1).strip()}")
+    result.notes.append(f"{args.wrk_threads} thread(s), {args.concurrency} connections")
+    return result
+
+
 def is_status(*codes: int) -> Check:
     return lambda response: response.status_code in codes
 
@@ -212,8 +266,8 @@ async def busy_count(client: httpx.AsyncClient, ids: list[str]) -> Counter:
     return Counter([(await client.get(f"/v1/stt/{task_id}")).json()["status"] for task_id in ids])
 
 
-async def run(args: argparse.Namespace, base_url: str) -> list[PhaseResult]:
-    headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+async def run(args: argparse.Namespace, base_url: str, api_key: str | None) -> list[PhaseResult]:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     results: list[PhaseResult] = []
@@ -232,6 +286,7 @@ async def run(args: argparse.Namespace, base_url: str) -> list[PhaseResult]:
             max_requests: int | None = None,
             get: bool = False,
             think: float = 0.0,
+            wrk_path: str | None = None,
         ) -> PhaseResult:
             sessions = raw if get and args.client == "raw" else shared
             label = f"{name} [raw]" if sessions is raw else name
@@ -253,10 +308,16 @@ async def run(args: argparse.Namespace, base_url: str) -> list[PhaseResult]:
                 f"p99 {result.percentile(0.99):.1f} ms",
                 file=sys.stderr,
             )
+            if wrk_path and args.wrk:  # the same path, a standard generator, right after
+                measured = await run_wrk(name, base_url + wrk_path, headers, args)
+                results.append(measured)
+                print(f"  {measured.name}: {measured.throughput:.0f} req/s", file=sys.stderr)
             return result
 
         if "health" in phases:
-            await phase("GET /v1/health", lambda c, i: c.get("/v1/health"), is_status(200), get=True)
+            await phase(
+                "GET /v1/health", lambda c, i: c.get("/v1/health"), is_status(200), get=True, wrk_path="/v1/health"
+            )
 
         if "models" in phases:
             hits = Counter()
@@ -273,6 +334,7 @@ async def run(args: argparse.Namespace, base_url: str) -> list[PhaseResult]:
                 models,
                 lambda r: r.status_code == 200 and r.headers.get("x-cache") == "hit",
                 get=True,
+                wrk_path="/v1/models",
             )
             result.notes.append(
                 f"first (refresh) X-Cache {first.headers.get('x-cache')}; "
@@ -295,6 +357,7 @@ async def run(args: argparse.Namespace, base_url: str) -> list[PhaseResult]:
                 is_status(200),
                 get=True,
                 think=think,
+                wrk_path=None if think else f"/v1/stt/{ids[0]}",  # wrk has no pacing: closed loop only
             )
             after = await busy_count(client, ids)
             result.notes.append(
@@ -324,11 +387,10 @@ async def run(args: argparse.Namespace, base_url: str) -> list[PhaseResult]:
     return results
 
 
-def table(results: list[PhaseResult], args: argparse.Namespace) -> str:
+def table(results: list[PhaseResult], args: argparse.Namespace, setup: str) -> str:
     lines = [
-        f"concurrency {args.concurrency}, up to {args.duration:g} s per phase, GET client {args.client}, "
-        "one uvicorn process, "
-        f"{os.cpu_count()} CPUs shared by server and load generator",
+        f"{setup}; concurrency {args.concurrency}, up to {args.duration:g} s per phase, GET client "
+        f"{args.client}; {os.cpu_count()} CPUs shared by server, worker and load generator",
         "",
         "| phase | requests | errors | req/s | p50 ms | p99 ms | notes |",
         "|---|---:|---:|---:|---:|---:|---|",
@@ -343,10 +405,75 @@ def table(results: list[PhaseResult], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def _create_key(settings_env: dict[str, str], data_dir: Path) -> str:
+    """A real pro key in the store the server will read (SQLite in data_dir, or Redis)."""
+    from server.auth.keys import open_key_store
+    from server.settings import Settings
+
+    redis_url = settings_env.get("VOICE_API_REDIS_URL")
+    prefix = settings_env.get("VOICE_API_REDIS_PREFIX", "voice:")
+    settings = Settings(redis_url=redis_url, redis_prefix=prefix, storage={"data_dir": data_dir})
+    return open_key_store(settings).create(owner="load-test", plan="pro")[1]
+
+
+@contextlib.contextmanager
+def started(mode: str, args: argparse.Namespace, tmp: Path) -> Iterator[tuple[str, str | None, str]]:
+    """The server (and, distributed, its worker) for one mode: (base URL, API key or None, setup line)."""
+    data_dir = tmp / mode / "data"
+    env = {"VOICE_API_STORAGE__DATA_DIR": str(data_dir), "VOICE_API_AUTH__ENABLED": str(args.auth).lower()}
+    # Submit phases queue up to --max-submits tasks at once; pro allows 5 by default.
+    env["VOICE_API_AUTH__PLANS__PRO__MAX_CONCURRENT_TASKS"] = "100000"
+    prefix = f"load-{uuid.uuid4().hex[:8]}:"
+    if mode == "distributed":
+        env |= {"VOICE_API_REDIS_URL": args.redis_url, "VOICE_API_REDIS_PREFIX": prefix}
+    api_key = _create_key(env, data_dir) if args.auth else None
+    processes = [ServeProcess(user_env(**env), tmp / f"{mode}-serve.log")]
+    if mode == "distributed":
+        # At the niceness the embedded worker gives its own threads (server/dispatch/embedded.py), so
+        # that on one small machine both modes share the cores between API and engine alike.
+        worker = ["nice", "-n", "10", *VOICE_API, "worker", "--queues", "stt,tts,clone", "--concurrency", "1"]
+        processes.append(Process(worker, user_env(**env), tmp / f"{mode}-worker.log"))
+    try:
+        processes[0].wait_healthy()
+        if mode == "distributed":
+            _wait_for_worker(processes[0].base_url)
+        auth = "auth on, a pro key" if args.auth else "auth off"
+        setup = (
+            "embedded: one `voice-api serve` (uvicorn) with its in-process worker, SQLite"
+            if mode == "embedded"
+            else "distributed: one `voice-api serve` (uvicorn) + one `voice-api worker` (Celery, 1 process, "
+            f"nice 10 like the embedded worker threads), Redis {args.redis_url}"
+        )
+        print(f"{mode}: started at {processes[0].base_url} ({auth})", file=sys.stderr)
+        yield processes[0].base_url, api_key, f"{setup}; {auth}"
+    finally:
+        for process in reversed(processes):
+            process.stop()
+        if mode == "distributed":
+            import redis
+
+            client = redis.Redis.from_url(args.redis_url)
+            for pattern in (f"{prefix}*", f"_kombu.binding*.{prefix}*"):
+                for key in client.scan_iter(match=pattern):
+                    client.delete(key)
+
+
+def _wait_for_worker(base_url: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if httpx.get(f"{base_url}/v1/health", timeout=5).json().get("workers"):
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"no worker registered within {timeout:.0f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", help="a running server; default: start `voice-api serve` (embedded)")
+    parser.add_argument("--url", help="a running server; default: start one per --mode")
     parser.add_argument("--api-key", help="for a --url server with authentication on")
+    parser.add_argument("--mode", choices=("both", "embedded", "distributed"), default="both")
+    parser.add_argument("--no-auth", dest="auth", action="store_false", help="start the servers with auth off")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15", help="for the distributed mode")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase (default 10)")
     parser.add_argument("--concurrency", type=int, default=50, help="concurrent clients (default 50)")
     parser.add_argument("--max-requests", type=int, default=200_000, help="per phase (default 200000)")
@@ -361,28 +488,33 @@ def main() -> None:
     parser.add_argument(
         "--client",
         choices=("httpx", "raw"),
-        default="httpx",
-        help="GET phases: httpx (default) or a lean asyncio keep-alive client, to measure the server "
-        "rather than the load generator on a small machine",
+        default="raw",
+        help="GET phases: a lean asyncio keep-alive client (raw, default: on a small machine httpx "
+        "saturates before the server does) or httpx",
     )
+    parser.add_argument("--no-wrk", dest="wrk", action="store_false", help="do not run wrk even if installed")
+    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (default 1)")
     parser.add_argument("--phases", default=",".join(PHASES), help=f"comma-separated subset of {','.join(PHASES)}")
     args = parser.parse_args()
+    if args.wrk and not shutil.which("wrk"):
+        print("wrk is not installed (apt-get install wrk): Python generator only", file=sys.stderr)
+        args.wrk = False
 
     if args.url:
-        results = asyncio.run(run(args, args.url.rstrip("/")))
+        results = asyncio.run(run(args, args.url.rstrip("/"), args.api_key))
+        print(table(results, args, f"server at {args.url}"))
+        failed = sum(r.errors for r in results)
     else:
+        failed = 0
+        modes = ("embedded", "distributed") if args.mode == "both" else (args.mode,)
         with tempfile.TemporaryDirectory(prefix="voice-load-") as tmp:
-            env = user_env(VOICE_API_STORAGE__DATA_DIR=str(Path(tmp) / "data"), VOICE_API_AUTH__ENABLED="false")
-            server = ServeProcess(env, Path(tmp) / "serve.log")
-            try:
-                server.wait_healthy()
-                print(f"started voice-api serve (pid {server.proc.pid}) at {server.base_url}", file=sys.stderr)
-                results = asyncio.run(run(args, server.base_url))
-            finally:
-                server.stop()
-    print(table(results, args))
-    if any(r.errors for r in results):
-        print(f"\n{sum(r.errors for r in results)} request(s) failed", file=sys.stderr)
+            for mode in modes:
+                with started(mode, args, Path(tmp)) as (base_url, api_key, setup):
+                    results = asyncio.run(run(args, base_url, api_key))
+                print(table(results, args, setup) + "\n", flush=True)
+                failed += sum(r.errors for r in results)
+    if failed:
+        print(f"\n{failed} request(s) failed", file=sys.stderr)
 
 
 if __name__ == "__main__":

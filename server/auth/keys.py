@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 KEY_PREFIX = "va_"
 # last_used_at is informative; writing it on every request would turn each read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Changes that can make a cached verification wrong; each one bumps the store's generation.
+_INVALIDATING = ("plan", "revoked_at")
 _TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]{1,256}")  # RFC 6750 b64token, bounded
 _BEARER = re.compile(r"bearer +(\S+)", re.IGNORECASE)
 
@@ -92,8 +94,17 @@ def _from_values(values) -> ApiKey:
 
 
 class KeyStore(abc.ABC):
+    """Also keeps a generation: a counter that every revocation and plan change bumps in the same
+    atomic step, so caches of verified keys (server/auth/key_cache.py) on any node can tell cheaply
+    that they must forget what they know. Listeners registered with `on_change` hear of changes
+    made through this very object at once, so the node that revokes never waits for its next check."""
+
     def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
         self._clock = clock
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
 
     def create(self, owner: str, plan: str) -> tuple[ApiKey, str]:
         """A new key; the plaintext is returned here and never again."""
@@ -105,7 +116,8 @@ class KeyStore(abc.ABC):
         return key, plaintext
 
     def authenticate(self, plaintext: str) -> ApiKey | None:
-        """The active key for this secret, or None. Never cached, so a revocation is felt at once."""
+        """The active key for this secret, or None. The store never caches: a revocation is felt at once
+        here, and server/auth/key_cache.py bounds how long a cached verification may outlive one."""
         if not plaintext.startswith(KEY_PREFIX) or len(plaintext) > 256:
             return None
         digest = hash_key(plaintext)
@@ -123,14 +135,24 @@ class KeyStore(abc.ABC):
 
     def revoke(self, key_id: str) -> bool:
         """True if the key existed and was active; revoked keys stay listed for audit."""
-        return self._update(key_id, revoked_at=self._clock())
+        return self._changed(self._update(key_id, revoked_at=self._clock()))
 
     def set_plan(self, key_id: str, plan: str) -> bool:
-        return self._update(key_id, plan=plan)
+        return self._changed(self._update(key_id, plan=plan))
+
+    def _changed(self, changed: bool) -> bool:
+        if changed:
+            for listener in self._listeners:
+                listener()
+        return changed
 
     def count(self) -> int:
         """Active (unrevoked) keys."""
         return sum(1 for key in self.list() if key.active)
+
+    @abc.abstractmethod
+    def generation(self) -> int:
+        """How many revocations and plan changes this store has seen; only ever grows."""
 
     @abc.abstractmethod
     def get(self, key_id: str) -> ApiKey | None: ...
@@ -147,7 +169,8 @@ class KeyStore(abc.ABC):
 
     @abc.abstractmethod
     def _update(self, key_id: str, **fields: object) -> bool:
-        """Set one of plan, revoked_at, last_used_at on an active key; False if there is none."""
+        """Set one of plan, revoked_at, last_used_at on an active key; False if there is none.
+        Setting plan or revoked_at bumps the generation in the same atomic step."""
 
 
 _SCHEMA = """
@@ -160,6 +183,11 @@ CREATE TABLE IF NOT EXISTS api_keys (
     last_used_at TEXT,
     revoked_at TEXT
 );
+CREATE TABLE IF NOT EXISTS api_key_generation (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO api_key_generation (id, value) VALUES (0, 0);
 """
 _COLUMNS = ", ".join(_FIELDS)
 
@@ -191,8 +219,23 @@ class SqliteKeyStore(KeyStore):
         if name not in ("plan", "revoked_at", "last_used_at"):  # a column name goes into the SQL text
             raise ValueError(name)
         value = _iso(value) if isinstance(value, datetime) else value
-        cur = self._sql(f"UPDATE api_keys SET {name} = ? WHERE key_id = ? AND revoked_at IS NULL", value, key_id)
-        return cur.rowcount == 1
+        conn = self._connect()
+        conn.execute("BEGIN IMMEDIATE")  # the change and the generation bump commit together
+        try:
+            cur = conn.execute(
+                f"UPDATE api_keys SET {name} = ? WHERE key_id = ? AND revoked_at IS NULL", (value, key_id)
+            )
+            changed = cur.rowcount == 1
+            if changed and name in _INVALIDATING:
+                conn.execute("UPDATE api_key_generation SET value = value + 1 WHERE id = 0")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return changed
+
+    def generation(self) -> int:
+        return self._sql("SELECT value FROM api_key_generation WHERE id = 0").fetchone()[0]
 
     def get(self, key_id: str) -> ApiKey | None:
         row = self._sql(f"SELECT {_COLUMNS} FROM api_keys WHERE key_id = ?", key_id).fetchone()
@@ -206,17 +249,20 @@ class SqliteKeyStore(KeyStore):
         return self._sql("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[0]
 
 
-# Changes a field only while the key is active, so a set-plan racing a revoke cannot revive it.
+# Changes a field only while the key is active, so a set-plan racing a revoke cannot revive it;
+# a change that invalidates cached verifications (ARGV[3] = '1') bumps the generation KEYS[2] with it.
 _UPDATE_ACTIVE = """
 if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'revoked_at') == 1 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[3] == '1' then redis.call('INCR', KEYS[2]) end
 return 1
 """
 
 
 class RedisKeyStore(KeyStore):
     """One hash per key at `{prefix}apikey:{hash}` (authenticating is one HGETALL), an index
-    `{prefix}apikey-id:{key_id}` -> hash for management, and the set `{prefix}apikeys` of hashes."""
+    `{prefix}apikey-id:{key_id}` -> hash for management, the set `{prefix}apikeys` of hashes, and
+    the counter `{prefix}apikeys:generation`."""
 
     def __init__(self, client: redis.Redis, prefix: str = "voice:", clock: Callable[[], datetime] = utcnow) -> None:
         super().__init__(clock)
@@ -226,6 +272,13 @@ class RedisKeyStore(KeyStore):
 
     def _record(self, key_hash: str) -> str:
         return f"{self._prefix}apikey:{key_hash}"
+
+    @property
+    def generation_key(self) -> str:
+        return f"{self._prefix}apikeys:generation"
+
+    def generation(self) -> int:
+        return int(self._redis.get(self.generation_key) or 0)
 
     def _hash_of(self, key_id: str) -> str | None:
         return _s(self._redis.get(f"{self._prefix}apikey-id:{key_id}"))
@@ -251,7 +304,8 @@ class RedisKeyStore(KeyStore):
         ((name, value),) = fields.items()
         key_hash = self._hash_of(key_id)
         value = _iso(value) if isinstance(value, datetime) else value
-        return bool(key_hash and self._update_active(keys=[self._record(key_hash)], args=[name, value]))
+        keys = [self._record(key_hash), self.generation_key] if key_hash else []
+        return bool(key_hash and self._update_active(keys=keys, args=[name, value, int(name in _INVALIDATING)]))
 
     def get(self, key_id: str) -> ApiKey | None:
         key_hash = self._hash_of(key_id)

@@ -71,6 +71,16 @@ class AuthSettings(BaseModel):
     """Plans by name (basic, pro, ultra, admin), merged over the defaults field by field."""
     default_plan: str = "basic"
     """Plan given to new keys when none is named."""
+    key_cache_ttl_s: float = Field(default=10.0, ge=0)
+    """How long an API node remembers a verified key (by its hash) before asking the store again;
+    0 asks every time. Revocations do not wait for this: see key_check_interval_s."""
+    key_check_interval_s: float = Field(default=0.5, gt=0, le=1.0)
+    """How often a node reads the key store's revocation generation; a revocation or plan change
+    made anywhere is honoured by every node within this (plus one store round trip)."""
+    budget_report_max_age_s: float = Field(default=1.0, ge=0)
+    """Routes that only report the rate-limit budget (polls, downloads, listings) answer from the
+    last decision this node saw for the owner, extrapolated, if it is at most this old; submissions
+    on other nodes show within it. Submissions always decide in the shared store."""
 
     @field_validator("plans", mode="before")
     @classmethod

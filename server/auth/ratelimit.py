@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     import redis
 
+    from server.domain.async_redis import LoopBoundRedis
     from server.settings import Settings
 
 HOUR = 3600.0
@@ -59,6 +60,9 @@ class RateLimiter(Protocol):
 
     def peek(self, key: str, limit_per_hour: int, cost: int = 1) -> RateLimitDecision:
         """Whether `cost` would fit now, and the current budget, without spending anything."""
+
+    async def apeek(self, key: str, limit_per_hour: int) -> RateLimitDecision:
+        """`peek` with cost 1, awaited on the event loop instead of blocking it."""
 
 
 def _check(limit: int, cost: int) -> None:
@@ -115,6 +119,9 @@ class MemoryRateLimiter:
     def peek(self, key: str, limit_per_hour: int, cost: int = 1) -> RateLimitDecision:
         return self._step(key, limit_per_hour, cost, False)
 
+    async def apeek(self, key: str, limit_per_hour: int) -> RateLimitDecision:
+        return self.peek(key, limit_per_hour)  # a dict read under a lock held for microseconds
+
 
 # Integer microseconds throughout: Redis truncates Lua numbers it returns, and TIME is the server's
 # clock, so API nodes with skewed clocks still share one timeline. The key expires when the budget
@@ -143,17 +150,39 @@ return {fits(period - new_ahead), new_ahead, -1}
 class RedisRateLimiter:
     """For the distributed mode: the TAT lives at `{prefix}ratelimit:{key}`; one script, one round trip."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "voice:", period_s: float = HOUR) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str = "voice:",
+        period_s: float = HOUR,
+        async_redis: LoopBoundRedis | None = None,
+    ) -> None:
         self.period_s = period_s
         self._prefix = prefix
         self._script = client.register_script(_GCRA_LUA)
+        self._async_redis = async_redis
 
-    def _step(self, key: str, limit: int, cost: int, spend: bool) -> RateLimitDecision:
+    def _args(self, key: str, limit: int, cost: int, spend: bool) -> dict:
         _check(limit, cost)
-        args = [round(self.period_s * 1_000_000), limit, cost, int(spend)]
-        remaining, reset_us, retry_us = self._script(keys=[f"{self._prefix}ratelimit:{key}"], args=args)
+        return {
+            "keys": [f"{self._prefix}ratelimit:{key}"],
+            "args": [round(self.period_s * 1e6), limit, cost, int(spend)],
+        }
+
+    @staticmethod
+    def _decision(limit: int, reply) -> RateLimitDecision:
+        remaining, reset_us, retry_us = reply
         retry = None if retry_us < 0 else retry_us / 1e6
         return RateLimitDecision(retry is None, limit, int(remaining), reset_us / 1e6, retry)
+
+    def _step(self, key: str, limit: int, cost: int, spend: bool) -> RateLimitDecision:
+        return self._decision(limit, self._script(**self._args(key, limit, cost, spend)))
+
+    async def apeek(self, key: str, limit_per_hour: int) -> RateLimitDecision:
+        if self._async_redis is None:
+            raise RuntimeError("this limiter was built without an asyncio client")
+        script = self._async_redis.client().register_script(_GCRA_LUA)  # a sha1 of the text: no round trip
+        return self._decision(limit_per_hour, await script(**self._args(key, limit_per_hour, 1, False)))
 
     def hit(self, key: str, limit_per_hour: int, cost: int = 1) -> RateLimitDecision:
         return self._step(key, limit_per_hour, cost, True)
@@ -165,7 +194,13 @@ class RedisRateLimiter:
 def open_rate_limiter(settings: Settings, period_s: float = HOUR) -> RateLimiter:
     """Redis when the server runs distributed (every node shares the budget), else in-process."""
     if settings.redis_url:
+        from server.domain.async_redis import LoopBoundRedis
         from server.domain.factory import redis_client
 
-        return RedisRateLimiter(redis_client(settings.redis_url), prefix=settings.redis_prefix, period_s=period_s)
+        return RedisRateLimiter(
+            redis_client(settings.redis_url),
+            prefix=settings.redis_prefix,
+            period_s=period_s,
+            async_redis=LoopBoundRedis(settings.redis_url),
+        )
     return MemoryRateLimiter(period_s=period_s)

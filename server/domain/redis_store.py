@@ -13,15 +13,23 @@ from datetime import datetime
 
 import redis
 
+from server.domain.async_redis import LoopBoundRedis
 from server.domain.task_store import Mutation, TaskQuery, TaskStore, TooManyActive
 from server.domain.tasks import Task, TaskStatus
 
 
 class RedisTaskStore(TaskStore):
-    def __init__(self, client: redis.Redis, prefix: str = "voice:", finished_ttl: int = 7 * 86400) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str = "voice:",
+        finished_ttl: int = 7 * 86400,
+        async_redis: LoopBoundRedis | None = None,
+    ) -> None:
         self._redis = client
         self._prefix = prefix
         self._finished_ttl = finished_ttl
+        self._async_redis = async_redis
 
     @property
     def changes_channel(self) -> str:
@@ -82,6 +90,12 @@ class RedisTaskStore(TaskStore):
 
     def get(self, task_id: str) -> Task | None:
         raw = self._redis.get(self._key(task_id))
+        return Task.from_record(json.loads(raw)) if raw else None
+
+    async def aget(self, task_id: str) -> Task | None:
+        if self._async_redis is None:
+            return await super().aget(task_id)
+        raw = await self._async_redis.client().get(self._key(task_id))  # awaited: no thread hop
         return Task.from_record(json.loads(raw)) if raw else None
 
     def delete(self, task_id: str) -> None:

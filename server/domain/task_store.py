@@ -53,6 +53,13 @@ class TaskStore(abc.ABC):
     @abc.abstractmethod
     def get(self, task_id: str) -> Task | None: ...
 
+    async def aget(self, task_id: str) -> Task | None:
+        """`get` for the event loop (status polls): a blocking read in a worker thread unless the
+        store has a cheaper way."""
+        from anyio import to_thread
+
+        return await to_thread.run_sync(self.get, task_id)
+
     @abc.abstractmethod
     def delete(self, task_id: str) -> None: ...
 

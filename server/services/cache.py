@@ -17,6 +17,9 @@ from typing import Any, Protocol
 class Cache(Protocol):
     def get(self, key: str) -> Any | None: ...
 
+    async def aget(self, key: str) -> Any | None:
+        """`get` awaited on the event loop (no thread hop): the cached request path."""
+
     def set(self, key: str, value: Any, ttl_s: float) -> None: ...
 
 
@@ -35,6 +38,9 @@ class MemoryCache:
             self._entries.move_to_end(key)
             return hit[1]
 
+    async def aget(self, key: str) -> Any | None:
+        return self.get(key)  # a dict read under a lock held for microseconds
+
     def set(self, key: str, value: Any, ttl_s: float) -> None:
         with self._lock:
             self._entries[key] = (time.monotonic() + ttl_s, value)
@@ -43,16 +49,54 @@ class MemoryCache:
                 self._entries.popitem(last=False)
 
 
+class TieredCache:
+    """An in-process cache in front of a shared one (distributed mode): a hit costs a dict lookup
+    instead of a Redis round trip and a JSON parse. Safe because keys carry their generation (a
+    change anywhere makes a new key, so no node serves an old one); what the TTL bounds (the
+    catalog's task counts) may be served up to `local_ttl_s` longer than the shared entry lives."""
+
+    def __init__(self, shared: Cache, local_ttl_s: float = 5.0, max_entries: int = 1024) -> None:
+        self._shared = shared
+        self._local = MemoryCache(max_entries)
+        self._local_ttl_s = local_ttl_s
+
+    def get(self, key: str) -> Any | None:
+        if (value := self._local.get(key)) is not None:
+            return value
+        if (value := self._shared.get(key)) is not None:
+            self._local.set(key, value, self._local_ttl_s)
+        return value
+
+    async def aget(self, key: str) -> Any | None:
+        if (value := self._local.get(key)) is not None:
+            return value
+        if (value := await self._shared.aget(key)) is not None:
+            self._local.set(key, value, self._local_ttl_s)
+        return value
+
+    def set(self, key: str, value: Any, ttl_s: float) -> None:
+        self._shared.set(key, value, ttl_s)
+        self._local.set(key, value, min(ttl_s, self._local_ttl_s))
+
+
 class RedisCache:
-    def __init__(self, client, prefix: str) -> None:
+    def __init__(self, client, prefix: str, async_redis=None) -> None:
         self._redis = client
         self._prefix = f"{prefix}cache:"
+        self._async_redis = async_redis  # a LoopBoundRedis, for aget
 
     def get(self, key: str) -> Any | None:
         try:
             raw = self._redis.get(self._prefix + key)
         except Exception:
             return None  # a cache outage must not fail the request: compute instead
+        return json.loads(raw) if raw else None
+
+    async def aget(self, key: str) -> Any | None:
+        try:
+            raw = await self._async_redis.client().get(self._prefix + key)
+        except Exception:
+            return None
         return json.loads(raw) if raw else None
 
     def set(self, key: str, value: Any, ttl_s: float) -> None:

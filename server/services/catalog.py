@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from anyio import to_thread
+
 from model_store.voices import VoiceStore, is_valid_id
 from server.domain.catalog import SYSTEM_AUTHOR, CatalogItem, CatalogPage, CatalogQuery, search, visible_to
 from server.domain.errors import Forbidden, NotFound
@@ -53,14 +55,28 @@ class CatalogService:
 
     def page(self, owner: str, query: CatalogQuery, refresh: bool) -> tuple[dict[str, Any], bool]:
         """A page as a JSON-safe dict, and whether it came from the cache."""
-        # The generation is read before listing, so a change racing with us only costs a miss.
-        scope = {"generation": self._voices.generation(), "owner": owner, "query": asdict(query)}
-        key = "models:" + hashlib.sha256(json.dumps(scope, sort_keys=True, default=str).encode()).hexdigest()
+        key = self._page_key(owner, query)
         if not refresh and (cached := self._cache.get(key)) is not None:
             return cached, True
+        return self._fill(key, owner, query), False
+
+    async def apage(self, owner: str, query: CatalogQuery, refresh: bool) -> tuple[dict[str, Any], bool]:
+        """`page` for the event loop: a hit is answered there (the generation is one small file
+        read, the cache a dict or an awaited Redis GET); only a miss computes, in a worker thread."""
+        key = self._page_key(owner, query)
+        if not refresh and (cached := await self._cache.aget(key)) is not None:
+            return cached, True
+        return await to_thread.run_sync(self._fill, key, owner, query), False
+
+    def _page_key(self, owner: str, query: CatalogQuery) -> str:
+        # The generation is read before listing, so a change racing with us only costs a miss.
+        scope = {"generation": self._voices.generation(), "owner": owner, "query": asdict(query)}
+        return "models:" + hashlib.sha256(json.dumps(scope, sort_keys=True, default=str).encode()).hexdigest()
+
+    def _fill(self, key: str, owner: str, query: CatalogQuery) -> dict[str, Any]:
         page = _page_json(search(self._items(), query, owner))
         self._cache.set(key, page, CACHE_TTL_S)
-        return page, False
+        return page
 
     def _lookup(self, owner: str, model_id: str, counts: dict[str, int]) -> CatalogItem | None:
         """One model, if the caller may see it: a single meta.json read, not a listing of the store."""

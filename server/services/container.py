@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 from anyio import to_thread
 
 from model_store.voices import VoiceStore
+from server.auth.budget_reports import BudgetReports
+from server.auth.key_cache import VerifiedKeyCache, open_key_cache
 from server.auth.keys import KeyStore, open_key_store
 from server.auth.quotas import QuotaStore, open_quota_store
 from server.auth.ratelimit import RateLimiter, open_rate_limiter
 from server.auth.webhook_secrets import open_webhook_secrets
 from server.dispatch.base import Dispatcher
+from server.domain.async_redis import LoopBoundRedis
 from server.domain.factory import (
     open_artifacts,
     open_idempotency_store,
@@ -32,8 +35,9 @@ from server.domain.factory import (
     redis_client,
 )
 from server.domain.metrics import TaskMetrics
-from server.services.cache import MemoryCache, RedisCache
+from server.services.cache import MemoryCache, RedisCache, TieredCache
 from server.services.catalog import CatalogService
+from server.services.health import HealthSnapshots
 from server.services.idempotency import Idempotency
 from server.services.janitor import sweep
 from server.services.submissions import SubmissionService
@@ -67,6 +71,9 @@ class Services:
     task_metrics: TaskMetrics
     voices: VoiceStore  # swept by the janitor
     webhook_secrets: object
+    key_cache: VerifiedKeyCache  # verified keys without a store round trip (server/auth/key_cache.py)
+    budgets: BudgetReports  # rate-limit reports for routes that only report
+    health: HealthSnapshots  # one queue check shared by /v1/health callers
     rate_limited: Counter = field(default_factory=Counter)
 
 
@@ -97,7 +104,13 @@ def build_services(settings: Settings) -> Services:
     artifacts = open_artifacts(settings)
     task_metrics = open_task_metrics(settings)  # shared with the embedded workers in this process
     dispatcher = build_dispatcher(settings, store, artifacts, task_metrics)
-    cache = RedisCache(redis_client(settings.redis_url), settings.redis_prefix) if settings.redis_url else MemoryCache()
+    cache = (
+        TieredCache(
+            RedisCache(redis_client(settings.redis_url), settings.redis_prefix, LoopBoundRedis(settings.redis_url))
+        )
+        if settings.redis_url
+        else MemoryCache()
+    )
     voices = open_voice_store(settings)
     catalog = CatalogService(voices, open_usage_counter(settings), dispatcher.capabilities, cache)
     tasks = TaskService(
@@ -106,6 +119,7 @@ def build_services(settings: Settings) -> Services:
     quotas = open_quota_store(settings)
     idempotency = Idempotency(open_idempotency_store(settings), tasks)
     webhook_secrets = open_webhook_secrets(settings)
+    keys, limiter = open_key_store(settings), open_rate_limiter(settings)
     return Services(
         settings=settings,
         tasks=tasks,
@@ -113,10 +127,13 @@ def build_services(settings: Settings) -> Services:
             settings, tasks, catalog, quotas, dispatcher.capabilities, idempotency, webhook_secrets
         ),
         webhook_secrets=webhook_secrets,
+        key_cache=open_key_cache(settings, keys),
+        budgets=BudgetReports(limiter, max_age_s=settings.auth.budget_report_max_age_s),
+        health=HealthSnapshots(dispatcher.health),
         dispatcher=dispatcher,
         catalog=catalog,
-        keys=open_key_store(settings),
-        limiter=open_rate_limiter(settings),
+        keys=keys,
+        limiter=limiter,
         quotas=quotas,
         task_metrics=task_metrics,
         voices=voices,

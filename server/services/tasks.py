@@ -94,6 +94,18 @@ class TaskService:
             task = self.store.get(task_id)
         except Exception as exc:
             raise QueueUnavailable("the task store is unreachable; try again shortly") from exc
+        return self._owned(task, task_id, owner, kind)
+
+    async def aget(self, task_id: str, owner: str, kind: TaskKind) -> Task:
+        """`get` for the event loop: what status polls use."""
+        try:
+            task = await self.store.aget(task_id)
+        except Exception as exc:
+            raise QueueUnavailable("the task store is unreachable; try again shortly") from exc
+        return self._owned(task, task_id, owner, kind)
+
+    @staticmethod
+    def _owned(task: Task | None, task_id: str, owner: str, kind: TaskKind) -> Task:
         if task is None or task.owner != owner or task.kind is not kind:
             raise NotFound(f"no {kind.value} task with id {task_id!r}", code="task_not_found")
         return task

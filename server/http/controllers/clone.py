@@ -59,8 +59,8 @@ class CloneController(Controller):
     ) -> TaskResponse:
         return TaskResponse.of(await submissions.cancel(caller, task_id, TaskKind.CLONE), include_result=False)
 
-    @get("/{task_id:str}", sync_to_thread=True, summary="Clone status; on success result.model_id")
-    def status(
+    @get("/{task_id:str}", summary="Clone status; on success result.model_id")
+    async def status(
         self, task_id: FromPath[str], caller: NamedDependency[Caller], tasks: NamedDependency[TaskService]
     ) -> TaskResponse:
-        return TaskResponse.of(tasks.get(task_id, caller.owner, TaskKind.CLONE))
+        return TaskResponse.of(await tasks.aget(task_id, caller.owner, TaskKind.CLONE))

@@ -10,9 +10,9 @@ from server.http.schemas import HealthResponse
 from server.services.container import Services
 
 
-@get("/health", sync_to_thread=True, tags=["health"], summary="Service health (no authentication)")
-def health(services: NamedDependency[Services]) -> Response[HealthResponse]:
-    queue = services.dispatcher.health()
+@get("/health", tags=["health"], summary="Service health (no authentication)")
+async def health(services: NamedDependency[Services]) -> Response[HealthResponse]:
+    queue = await services.health.current()  # at most MAX_AGE_S old: see server/services/health.py
     engines = merge_engines(queue.workers)
     body = HealthResponse(
         status="ok" if queue.reachable else "unavailable",

@@ -17,8 +17,8 @@ class ModelsController(Controller):
     path = "/models"
     tags = ["models"]
 
-    @get("/", sync_to_thread=True, summary="List voice models: fuzzy title search, filters, sorting, cached")
-    def list_models(
+    @get("/", summary="List voice models: fuzzy title search, filters, sorting, cached")
+    async def list_models(
         self,
         caller: NamedDependency[Caller],
         catalog: NamedDependency[CatalogService],
@@ -40,7 +40,7 @@ class ModelsController(Controller):
             sort_by=sort_by,
             self_only=self_only,
         )
-        page, hit = catalog.page(caller.owner, query, refresh)
+        page, hit = await catalog.apage(caller.owner, query, refresh)
         return Response(page, headers={"X-Cache": "hit" if hit else "miss"})
 
     @get("/{model_id:str}", sync_to_thread=True, summary="One voice model")

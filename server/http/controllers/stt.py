@@ -59,12 +59,12 @@ class SttController(Controller):
     ) -> TaskResponse:
         return TaskResponse.of(await submissions.cancel(caller, task_id, TaskKind.STT), include_result=False)
 
-    @get("/{task_id:str}", sync_to_thread=True, summary="Task status and progress")
-    def status(
+    @get("/{task_id:str}", summary="Task status and progress")
+    async def status(
         self, task_id: FromPath[str], caller: NamedDependency[Caller], tasks: NamedDependency[TaskService]
     ) -> TaskResponse:
         # The listing: for STT, `result` is always null here; the transcript has its own route.
-        return TaskResponse.of(tasks.get(task_id, caller.owner, TaskKind.STT), include_result=False)
+        return TaskResponse.of(await tasks.aget(task_id, caller.owner, TaskKind.STT), include_result=False)
 
     @get("/{task_id:str}/result", sync_to_thread=True, summary="The transcript of a finished task")
     def result(

@@ -47,11 +47,11 @@ class TtsController(Controller):
     ) -> TaskResponse:
         return TaskResponse.of(await submissions.cancel(caller, task_id, TaskKind.TTS), include_result=False)
 
-    @get("/{task_id:str}", sync_to_thread=True, summary="Task status, progress and result summary")
-    def status(
+    @get("/{task_id:str}", summary="Task status, progress and result summary")
+    async def status(
         self, task_id: FromPath[str], caller: NamedDependency[Caller], tasks: NamedDependency[TaskService]
     ) -> TaskResponse:
-        return TaskResponse.of(tasks.get(task_id, caller.owner, TaskKind.TTS))
+        return TaskResponse.of(await tasks.aget(task_id, caller.owner, TaskKind.TTS))
 
     @get("/{task_id:str}/audio", sync_to_thread=True, summary="The synthesised audio (supports Range requests)")
     def audio(
