@@ -48,6 +48,7 @@ for profile in "${profiles[@]}"; do
     "$uv" pip compile pyproject.toml "${extra_args[@]}" "${upgrade[@]}" \
       --python-version "$pyver" --python-platform x86_64-manylinux_2_28 \
       --default-index "${UV_DEFAULT_INDEX:-https://pypi.org/simple}" \
+      --constraints requirements/constraints.txt \
       --generate-hashes --no-emit-package voice-api --quiet \
       --custom-compile-command "scripts/lock.sh" -o "$tmp"
     {
