@@ -53,7 +53,7 @@ lock="requirements/${profile}-py${pyver}.txt"
 if ((locked)); then
   [[ -f "$lock" ]] || { echo "no lock $lock: run scripts/lock.sh (or install with --unlocked)" >&2; exit 1; }
   # A lock older than pyproject.toml's dependencies would install something other than what is declared.
-  if [[ "$(grep -m1 '^# pyproject-deps-sha256:' "$lock" | cut -d' ' -f3)" != "$(.venv/bin/python scripts/lock_digest.py)" ]]; then
+  if [[ "$(grep -m1 '^# pyproject-deps-sha256:' "$lock" | cut -d' ' -f3)" != "$(.venv/bin/python scripts/lockfile.py digest)" ]]; then
     echo "$lock is out of date with pyproject.toml: run scripts/lock.sh (or install with --unlocked)" >&2
     exit 1
   fi

@@ -28,7 +28,7 @@ extras_for() {
   esac
 }
 
-digest=$("$python" scripts/lock_digest.py pyproject.toml)
+digest=$("$python" scripts/lockfile.py digest pyproject.toml)
 mkdir -p requirements
 for profile in "${profiles[@]}"; do
   extras=$(extras_for "$profile")

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from server.domain.artifacts import ArtifactStore
+from server.domain.leases import TaskLeases
+from server.domain.metrics import TaskMetrics
 from server.domain.task_store import TaskStore
+from server.domain.usage import UsageCounter
 from server.settings import Settings
 
+if TYPE_CHECKING:
+    from redis import Redis
 
-def redis_client(url: str):
+    from model_store.voices import VoiceStore
+
+
+def redis_client(url: str) -> Redis:
     import redis
 
     # Lazy: redis-py connects on the first command, never here. Short timeouts so a dead Redis
@@ -33,7 +43,7 @@ def open_artifacts(settings: Settings) -> ArtifactStore:
     return ArtifactStore(settings.storage.artifacts)
 
 
-def open_usage_counter(settings: Settings):
+def open_usage_counter(settings: Settings) -> UsageCounter:
     if settings.redis_url:
         from server.domain.usage import RedisUsageCounter
 
@@ -43,13 +53,13 @@ def open_usage_counter(settings: Settings):
     return SqliteUsageCounter(settings.storage.sqlite_path)
 
 
-def open_voice_store(settings: Settings):
+def open_voice_store(settings: Settings) -> VoiceStore:
     from model_store.voices import VoiceStore
 
     return VoiceStore(settings.storage.models)
 
 
-def open_task_metrics(settings: Settings):
+def open_task_metrics(settings: Settings) -> TaskMetrics:
     if settings.redis_url:
         from server.domain.metrics import RedisTaskMetrics
 
@@ -59,7 +69,7 @@ def open_task_metrics(settings: Settings):
     return MemoryTaskMetrics()
 
 
-def open_task_leases(settings: Settings):
+def open_task_leases(settings: Settings) -> TaskLeases:
     if settings.redis_url:
         from server.domain.leases import RedisTaskLeases
 

@@ -13,6 +13,7 @@ from litestar import Request
 
 from server.auth.caller import LOCAL_OWNER, Caller
 from server.auth.keys import extract_key
+from server.auth.ratelimit import RateLimiter
 from server.domain.errors import Forbidden, RateLimited, Unauthorized
 
 COUNTS = "counts"  # route opt flag: this route spends rate-limit budget
@@ -36,22 +37,24 @@ async def provide_caller(request: Request) -> Caller:
     caller = Caller(owner=key.owner, plan=plan, key_id=key.key_id)
     if plan.requests_per_hour is not None:
         try:
-            await to_thread.run_sync(_rate_limit, request, caller, services.limiter)
+            await to_thread.run_sync(
+                _rate_limit, request, caller.owner, plan.name, plan.requests_per_hour, services.limiter
+            )
         except RateLimited:
             services.rate_limited.increment()
             raise
     return caller
 
 
-def _rate_limit(request: Request, caller: Caller, limiter) -> None:
+def _rate_limit(request: Request, owner: str, plan_name: str, per_hour: int, limiter: RateLimiter) -> None:
     # Keyed by owner, not key: rotating or adding keys must not reset a team's budget.
     counts = bool(request.route_handler.opt.get(COUNTS))
     spend = limiter.hit if counts else limiter.peek
-    decision = spend(caller.owner, caller.plan.requests_per_hour)
+    decision = spend(owner, per_hour)
     request.state.rate_limit_headers = decision.headers()
     if counts and not decision.allowed:
         error = RateLimited(
-            f"the {caller.plan.name} plan allows {decision.limit} task submissions per hour; "
+            f"the {plan_name} plan allows {decision.limit} task submissions per hour; "
             f"retry in {decision.retry_after_s:.0f} s",
         )
         error.headers = decision.headers()

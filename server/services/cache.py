@@ -11,7 +11,10 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 
 class Cache(Protocol):
@@ -44,7 +47,7 @@ class MemoryCache:
 
 
 class RedisCache:
-    def __init__(self, client, prefix: str) -> None:
+    def __init__(self, client: Redis, prefix: str) -> None:
         self._redis = client
         self._prefix = f"{prefix}cache:"
 

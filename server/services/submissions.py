@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from anyio import to_thread
 
 from engines.audio_io import AudioInfo
 from server.auth.caller import Caller
+from server.auth.quotas import QuotaStore
 from server.domain.clone_options import CloneOptions
 from server.domain.errors import PayloadTooLarge
 from server.domain.stt_options import SttOptions
@@ -47,8 +48,8 @@ class SubmissionService:
         settings: Settings,
         tasks: TaskService,
         catalog: CatalogService,
-        quotas,
-        capabilities: Callable[[], dict],
+        quotas: QuotaStore,
+        capabilities: Callable[[], dict[str, Any]],
     ) -> None:
         self._settings = settings
         self._tasks = tasks
@@ -111,7 +112,13 @@ class SubmissionService:
         return await to_thread.run_sync(check_audio, staged.path, max_seconds)
 
     async def _record(
-        self, kind: TaskKind, caller: Caller, params: dict, task_id: str, lane: TaskLane, charge: dict[str, int]
+        self,
+        kind: TaskKind,
+        caller: Caller,
+        params: dict[str, Any],
+        task_id: str,
+        lane: TaskLane,
+        charge: dict[str, int],
     ) -> Task:
         return await to_thread.run_sync(
             lambda: self._tasks.submit(kind, caller.owner, params, task_id, caller.plan, lane=lane, charge=charge)

@@ -10,6 +10,7 @@ from typing import Any
 
 from anyio import to_thread
 
+from server.auth.plans import Plan
 from server.dispatch.base import Dispatcher
 from server.domain.artifacts import ArtifactStore
 from server.domain.errors import NotFound, QueueUnavailable, TaskNotReady
@@ -50,7 +51,7 @@ class TaskService:
         owner: str,
         params: dict[str, Any],
         task_id: str,
-        plan=None,
+        plan: Plan | None = None,
         lane: TaskLane = TaskLane.BATCH,
         charge: dict[str, int] | None = None,
     ) -> Task:
@@ -93,7 +94,7 @@ class TaskService:
         try:
             if not task.status.terminal:
                 current, canceled = self.store.cancel(task_id)
-                if canceled:
+                if canceled and current is not None:  # canceled implies the task still exists
                     self.artifacts.remove_task(task_id)
                     return current, True
                 task = current or task  # it ended meanwhile: forget it like any finished task
@@ -139,7 +140,9 @@ class TaskService:
 
     async def wait(self, task_id: str, owner: str, kind: TaskKind, timeout: float) -> Task:
         """Return as soon as the task has ended, or its state when `timeout` runs out."""
-        task = None
-        async for task in self.watch(task_id, owner, kind, timeout):  # noqa: B007 - the last one counts
-            pass
-        return task  # type: ignore[return-value] - watch yields at least once (or raises NotFound)
+        last: Task | None = None
+        async for task in self.watch(task_id, owner, kind, timeout):
+            last = task
+        if last is None:  # unreachable: watch yields the task at least once, or raises NotFound
+            raise RuntimeError(f"watching task {task_id} yielded nothing")
+        return last

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engines.model_cache import ModelCache
+from model_store.voices import VoiceStore
 from server.domain.artifacts import ArtifactStore
 from server.domain.factory import (
     open_artifacts,
@@ -14,8 +15,10 @@ from server.domain.factory import (
     open_usage_counter,
     open_voice_store,
 )
+from server.domain.leases import TaskLeases
 from server.domain.metrics import TaskMetrics
 from server.domain.task_store import TaskStore
+from server.domain.usage import UsageCounter
 from server.settings import Settings
 from server.worker.engines import EngineRegistry
 
@@ -28,9 +31,9 @@ class WorkerContext:
     cache: ModelCache
     metrics: TaskMetrics
     engines: EngineRegistry = field(init=False)
-    usage: object = field(init=False)
-    voices: object = field(init=False)
-    leases: object = field(init=False)
+    usage: UsageCounter = field(init=False)
+    voices: VoiceStore = field(init=False)
+    leases: TaskLeases = field(init=False)
 
     def __post_init__(self) -> None:
         self.engines = EngineRegistry(self.settings, self.cache)
