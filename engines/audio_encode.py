@@ -59,6 +59,8 @@ def encode(
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format=fmt.container) as container:
         stream = container.add_stream(fmt.codec, rate=target, layout="mono")
+        if not isinstance(stream, av.AudioStream):  # PyAV types add_stream by any codec name
+            raise TypeError(f"{fmt.codec} is not an audio codec")
         if fmt.codec in ("libmp3lame", "libopus"):
             stream.bit_rate = bitrate_kbps * 1000
         codec_format = stream.codec_context.format.name

@@ -30,7 +30,8 @@ def load(store: Path) -> dict[str, Any]:
     path = store / MANIFEST
     if not path.is_file():
         return {"schema_version": SCHEMA_VERSION, "model_sets": {}}
-    return json.loads(path.read_text())
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
 
 
 def save(store: Path, manifest: dict[str, Any]) -> None:

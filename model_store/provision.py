@@ -12,6 +12,7 @@ import tarfile
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from model_store import manifest
 from model_store.sources import HUB, ModelSet
@@ -33,7 +34,7 @@ def _download(url: str, target: Path, token: str | None) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def provision(model_set: ModelSet, store: Path, base_url: str = HUB, token: str | None = None) -> dict:
+def provision(model_set: ModelSet, store: Path, base_url: str = HUB, token: str | None = None) -> dict[str, Any]:
     if not base_url.startswith(("http://", "https://")):
         raise ValueError("the hub or mirror must be an http(s) URL")
     folder = Path(model_set.engine) / model_set.target if model_set.target else Path(model_set.engine)

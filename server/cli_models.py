@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import sys
 from pathlib import Path
 
 import click
@@ -11,6 +13,7 @@ import click
 from model_store import manifest
 from model_store.provision import pack, provision, unpack
 from model_store.sources import HUB, MODEL_SETS
+from model_store.wheelhouse import WheelhouseError, build_wheelhouse, download_command
 from server.settings import Settings
 
 
@@ -50,12 +53,45 @@ def provision_sets(names: tuple[str, ...], store: str | None, mirror: str) -> No
         click.echo(f"{name}: {len(entry['files'])} file(s), licence: {entry['licence']}")
 
 
+def _default_lock() -> Path:
+    # In a checkout: the server profile's lock for the Python running this command.
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    return Path(__file__).resolve().parent.parent / "requirements" / f"server-py{version}.txt"
+
+
 @models.command("pack")
-@click.argument("archive", type=click.Path(dir_okay=False))
+@click.argument("archive", type=click.Path(dir_okay=False), required=False)
 @store_option
-def pack_store(archive: str, store: str | None) -> None:
-    """Pack the manifest and every provisioned file into a tar to carry across the air gap."""
-    click.echo(pack(_store(store), Path(archive)))
+@click.option(
+    "--wheelhouse",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Also download every wheel the lock pins (hash-checked) into this directory",
+)
+@click.option(
+    "--lock",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The lock for --wheelhouse (default: requirements/server-py3.X.txt for this Python)",
+)
+@click.option("--dry-run", is_flag=True, help="Print the download command for --wheelhouse instead of running it")
+def pack_store(archive: str | None, store: str | None, wheelhouse: str | None, lock: str | None, dry_run: bool) -> None:
+    """Pack the manifest and every provisioned file into a tar to carry across the air gap, and/or
+    (--wheelhouse) the Python packages of the lock, so the offline site installs the same server."""
+    if archive is None and wheelhouse is None:
+        raise click.UsageError("give an ARCHIVE for the models, --wheelhouse DIR for the packages, or both")
+    if wheelhouse is not None:
+        lock_file = Path(lock) if lock else _default_lock()
+        if dry_run:
+            click.echo(shlex.join(download_command(lock_file, Path(wheelhouse))))
+        else:
+            try:
+                wheels = build_wheelhouse(lock_file, Path(wheelhouse))
+            except WheelhouseError as exc:
+                raise click.ClickException(str(exc)) from exc
+            click.echo(f"{wheelhouse}: {len(wheels)} distribution(s) from {lock_file.name}")
+    if archive is not None and not dry_run:
+        click.echo(pack(_store(store), Path(archive)))
 
 
 @models.command("unpack")

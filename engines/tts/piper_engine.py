@@ -110,6 +110,9 @@ class PiperSynthesizer:
     # -- discovery ------------------------------------------------------------------------
     def refresh(self) -> None:
         """Rescan voice files (after the model store downloaded or removed one)."""
+        self._files = self._scan()
+
+    def _scan(self) -> dict[str, _VoiceFiles]:
         found: dict[str, _VoiceFiles] = {}
         pairs = (bundled_voice_files() if self._include_bundled else []) + directory_voice_files(self._voices_dir)
         for model, config in pairs:
@@ -119,11 +122,11 @@ class PiperSynthesizer:
                 log.warning("unreadable piper voice config %s: %s", config, exc)
                 continue
             found[vf.voice.id] = vf  # later (directory) entries override bundled ones
-        self._files = found
+        return found
 
     def _all(self) -> dict[str, _VoiceFiles]:
         if self._files is None:
-            self.refresh()
+            self._files = self._scan()
         return self._files
 
     def voices(self) -> list[Voice]:

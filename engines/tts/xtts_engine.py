@@ -28,10 +28,14 @@ import unicodedata
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engines.model_cache import ModelCache, weights_size
+
+if TYPE_CHECKING:
+    from TTS.tts.models.xtts import Xtts
 from engines.tts.types import Audio, SynthesisRequest, UnknownVoice, Voice
 from engines.types import EngineError, EngineUnavailable, UnsupportedLanguage
 
@@ -98,7 +102,7 @@ def speaker_names(path: Path) -> list[str]:
 
 @dataclass
 class _Loaded:
-    model: object
+    model: Xtts  # coqui-tts has no type information: Any to mypy
     # coqui caches the prompt embedding on the shared GPT module during generate(): one call at a time.
     lock: threading.Lock
 

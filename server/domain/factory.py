@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from server.domain.artifacts import ArtifactStore
+from server.domain.leases import TaskLeases
+from server.domain.metrics import TaskMetrics
 from server.domain.task_store import TaskStore
+from server.domain.usage import UsageCounter
 from server.settings import Settings
 
+if TYPE_CHECKING:
+    from redis import Redis
 
-def redis_client(url: str):
+    from model_store.voices import VoiceStore
+    from server.domain.idempotency import IdempotencyStore
+    from server.domain.webhook_queue import WebhookQueue
+
+
+def redis_client(url: str) -> Redis:
     import redis
 
     # Lazy: redis-py connects on the first command, never here. Short timeouts so a dead Redis
@@ -35,7 +47,7 @@ def open_artifacts(settings: Settings) -> ArtifactStore:
     return ArtifactStore(settings.storage.artifacts)
 
 
-def open_usage_counter(settings: Settings):
+def open_usage_counter(settings: Settings) -> UsageCounter:
     if settings.redis_url:
         from server.domain.usage import RedisUsageCounter
 
@@ -45,7 +57,7 @@ def open_usage_counter(settings: Settings):
     return SqliteUsageCounter(settings.storage.sqlite_path)
 
 
-def open_idempotency_store(settings: Settings):
+def open_idempotency_store(settings: Settings) -> IdempotencyStore:
     if settings.redis_url:
         from server.domain.idempotency import RedisIdempotencyStore
 
@@ -55,7 +67,7 @@ def open_idempotency_store(settings: Settings):
     return SqliteIdempotencyStore(settings.storage.sqlite_path)
 
 
-def open_webhook_queue(settings: Settings):
+def open_webhook_queue(settings: Settings) -> WebhookQueue:
     if settings.redis_url:
         from server.domain.webhook_queue import RedisWebhookQueue
 
@@ -65,13 +77,13 @@ def open_webhook_queue(settings: Settings):
     return SqliteWebhookQueue(settings.storage.sqlite_path)
 
 
-def open_voice_store(settings: Settings):
+def open_voice_store(settings: Settings) -> VoiceStore:
     from model_store.voices import VoiceStore
 
     return VoiceStore(settings.storage.models)
 
 
-def open_task_metrics(settings: Settings):
+def open_task_metrics(settings: Settings) -> TaskMetrics:
     if settings.redis_url:
         from server.domain.metrics import RedisTaskMetrics
 
@@ -81,7 +93,7 @@ def open_task_metrics(settings: Settings):
     return MemoryTaskMetrics()
 
 
-def open_task_leases(settings: Settings):
+def open_task_leases(settings: Settings) -> TaskLeases:
     if settings.redis_url:
         from server.domain.leases import RedisTaskLeases
 

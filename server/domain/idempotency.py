@@ -104,3 +104,6 @@ class RedisIdempotencyStore:
     def current(self, owner: str, key: str) -> Claim | None:
         raw = self._redis.get(self._key(owner, key))
         return Claim(*json.loads(raw)) if raw else None
+
+
+IdempotencyStore = SqliteIdempotencyStore | RedisIdempotencyStore

@@ -17,9 +17,14 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Protocol
 
 from server.domain.task_store import TaskStore
 from server.domain.tasks import Task, TaskStatus, utcnow
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +56,15 @@ def holder_is_dead(holder: str) -> bool:
     return False
 
 
+class TaskLeases(Protocol):
+    """Who runs which task: NoLeases (embedded mode) or RedisTaskLeases (distributed)."""
+
+    def acquire(self, task_id: str, holder: str) -> bool: ...
+    def renew(self, task_id: str, holder: str) -> None: ...
+    def release(self, task_id: str, holder: str) -> None: ...
+    def held(self, task_id: str) -> bool: ...
+
+
 class NoLeases:
     def acquire(self, task_id: str, holder: str) -> bool:
         return True
@@ -66,7 +80,7 @@ class NoLeases:
 
 
 class RedisTaskLeases:
-    def __init__(self, client, prefix: str, ttl_s: float) -> None:
+    def __init__(self, client: Redis, prefix: str, ttl_s: float) -> None:
         self._redis = client
         self._prefix = prefix
         self.ttl_ms = int(ttl_s * 1000)
@@ -105,7 +119,7 @@ class RedisTaskLeases:
 class LeaseKeeper:
     """Renews a lease from a background thread while the work runs (`with LeaseKeeper(...)`)."""
 
-    def __init__(self, leases, task_id: str, holder: str, every_s: float) -> None:
+    def __init__(self, leases: TaskLeases, task_id: str, holder: str, every_s: float) -> None:
         self._leases, self._task_id, self._holder, self._every = leases, task_id, holder, every_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"lease-{task_id[:8]}", daemon=True)
@@ -121,7 +135,9 @@ class LeaseKeeper:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
         try:
@@ -130,7 +146,7 @@ class LeaseKeeper:
             log.warning("task %s: lease not released (%s); it expires by itself", self._task_id, exc)
 
 
-def requeue_orphans(store: TaskStore, leases, publish: Callable[[Task], None], grace_s: float) -> list[str]:
+def requeue_orphans(store: TaskStore, leases: TaskLeases, publish: Callable[[Task], None], grace_s: float) -> list[str]:
     """Running tasks whose runner holds no lease any more go back to the queue (once: the
     RUNNING -> QUEUED transition is atomic, so concurrent reapers publish one message)."""
     cutoff = utcnow().timestamp() - grace_s

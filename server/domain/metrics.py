@@ -7,6 +7,10 @@ from __future__ import annotations
 import abc
 import threading
 from collections import defaultdict
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 DURATION_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 RTF_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
@@ -58,7 +62,7 @@ class MemoryTaskMetrics(TaskMetrics):
 
 
 class RedisTaskMetrics(TaskMetrics):
-    def __init__(self, client, prefix: str) -> None:
+    def __init__(self, client: Redis, prefix: str) -> None:
         self._redis = client
         self._key = f"{prefix}metrics"
 
@@ -72,4 +76,8 @@ class RedisTaskMetrics(TaskMetrics):
             pass  # metrics must never fail a task
 
     def snapshot(self) -> dict[str, float]:
-        return {k.decode(): float(v) for k, v in self._redis.hgetall(self._key).items()}
+        return {_text(k): float(v) for k, v in self._redis.hgetall(self._key).items()}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

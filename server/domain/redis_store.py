@@ -12,6 +12,7 @@ import json
 from datetime import datetime
 
 import redis
+from redis.client import Pipeline
 
 from server.domain.async_redis import LoopBoundRedis
 from server.domain.task_store import Mutation, TaskQuery, TaskStore, TooManyActive
@@ -48,7 +49,7 @@ class RedisTaskStore(TaskStore):
     def _active(self, owner: str) -> str:
         return f"{self._prefix}active:{owner}"
 
-    def _write(self, pipe, task: Task, previous: TaskStatus | None) -> None:
+    def _write(self, pipe: Pipeline, task: Task, previous: TaskStatus | None) -> None:
         key = self._key(task.id)
         pipe.set(key, json.dumps(task.to_record()))
         if previous is None:
@@ -171,8 +172,9 @@ class RedisTaskStore(TaskStore):
         upper = updated_before.timestamp() if updated_before else "+inf"
         tasks: list[Task] = []
         for status in statuses:
-            for task_id in self._redis.zrangebyscore(self._index(status), "-inf", upper):
-                task = self.get(task_id.decode() if isinstance(task_id, bytes) else task_id)
+            for member in self._redis.zrangebyscore(self._index(status), "-inf", upper):
+                task_id = member.decode() if isinstance(member, bytes) else str(member)
+                task = self.get(task_id)
                 if task is None:  # expired by Redis TTL: drop the stale index entry
                     self._redis.zrem(self._index(status), task_id)
                 elif task.status is status:

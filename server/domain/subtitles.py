@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -13,7 +14,7 @@ def _timestamp(seconds: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
-def _cues(document: dict[str, Any]):
+def _cues(document: dict[str, Any]) -> Iterator[tuple[float, float, str | None, str]]:
     for segment in document["segments"]:
         text = segment["text"].strip()
         if text:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import abc
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server.domain.sqlite_local import ThreadLocalSqlite
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS voice_usage (model_id TEXT PRIMARY KEY, uses INTEGER NOT NULL);"
 
@@ -38,7 +42,7 @@ class SqliteUsageCounter(UsageCounter):
 
 
 class RedisUsageCounter(UsageCounter):
-    def __init__(self, client, prefix: str) -> None:
+    def __init__(self, client: Redis, prefix: str) -> None:
         self._redis = client
         self._key = f"{prefix}voice_usage"
 
@@ -49,4 +53,8 @@ class RedisUsageCounter(UsageCounter):
             pipe.execute()
 
     def counts(self) -> dict[str, int]:
-        return {k.decode(): int(v) for k, v in self._redis.hgetall(self._key).items()}
+        return {_text(k): int(v) for k, v in self._redis.hgetall(self._key).items()}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

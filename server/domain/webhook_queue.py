@@ -63,3 +63,6 @@ return ids
 
     def done(self, task_id: str) -> None:
         self._redis.zrem(self._key, task_id)
+
+
+WebhookQueue = SqliteWebhookQueue | RedisWebhookQueue

@@ -9,6 +9,7 @@ import logging
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -73,7 +74,7 @@ def unexpected_error_handler(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", "an unexpected error occurred; the server log has details")
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ServiceError: service_error_handler,
     RedisConnectionError: store_unreachable_handler,
     RedisTimeoutError: store_unreachable_handler,

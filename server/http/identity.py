@@ -17,6 +17,7 @@ from litestar import Request
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
+from server.auth.budget_reports import BudgetReports
 from server.auth.caller import LOCAL_OWNER, Caller
 from server.auth.keys import extract_key
 from server.domain.errors import Forbidden, RateLimited, Unauthorized
@@ -45,22 +46,22 @@ async def provide_caller(request: Request, services: NamedDependency[Services]) 
     caller = Caller(owner=key.owner, plan=plan, key_id=key.key_id)
     if plan.requests_per_hour is not None:
         try:
-            await _rate_limit(request, caller, services.budgets)
+            await _rate_limit(request, caller.owner, plan.name, plan.requests_per_hour, services.budgets)
         except RateLimited:
             services.rate_limited.increment()
             raise
     return caller
 
 
-async def _rate_limit(request: Request, caller: Caller, budgets) -> None:
+async def _rate_limit(request: Request, owner: str, plan_name: str, per_hour: int, budgets: BudgetReports) -> None:
     # Keyed by owner, not key: rotating or adding keys must not reset a team's budget.
     counts = bool(request.route_handler.opt.get(COUNTS))
     spend = budgets.spend if counts else budgets.report
-    decision = await spend(caller.owner, caller.plan.requests_per_hour)
+    decision = await spend(owner, per_hour)
     request.state.rate_limit_headers = decision.headers()
     if counts and not decision.allowed:
         error = RateLimited(
-            f"the {caller.plan.name} plan allows {decision.limit} task submissions per hour; "
+            f"the {plan_name} plan allows {decision.limit} task submissions per hour; "
             f"retry in {decision.retry_after_s:.0f} s",
         )
         error.headers = decision.headers()

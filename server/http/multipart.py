@@ -10,12 +10,16 @@ file name is kept only as metadata; it never becomes a path.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from litestar import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from server.domain.errors import BadRequest, PayloadTooLarge
 from server.services.audio_source import PcmFormat
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks  # a typing-only TypedDict
 
 MAX_FIELD_BYTES = 64 * 1024  # a text field (language, title…) is never larger
 _FIELDS_ALLOWANCE = MAX_FIELD_BYTES * 4  # what a body may carry beyond its file: boundaries, fields
@@ -46,7 +50,7 @@ class MultipartUpload:
 
     async def chunks(self) -> AsyncIterator[bytes]:
         sink = self._sink
-        parser = MultipartParser(self._boundary, callbacks={name: getattr(sink, name) for name in _CALLBACKS})
+        parser = MultipartParser(self._boundary, callbacks=sink.callbacks())
         try:
             async for chunk in self._request.stream():
                 if chunk:
@@ -66,18 +70,6 @@ class MultipartUpload:
         self.name = sink.filename
 
 
-_CALLBACKS = (
-    "on_part_begin",
-    "on_part_data",
-    "on_part_end",
-    "on_header_field",
-    "on_header_value",
-    "on_header_end",
-    "on_headers_finished",
-    "on_end",
-)
-
-
 class _PartSink:
     """python-multipart callbacks, routing each part to a field buffer or the pending file bytes."""
 
@@ -94,6 +86,18 @@ class _PartSink:
         self._name: str | None = None
         self._is_file = False
         self._buffer = bytearray()
+
+    def callbacks(self) -> MultipartCallbacks:
+        return {
+            "on_part_begin": self.on_part_begin,
+            "on_part_data": self.on_part_data,
+            "on_part_end": self.on_part_end,
+            "on_header_field": self.on_header_field,
+            "on_header_value": self.on_header_value,
+            "on_header_end": self.on_header_end,
+            "on_headers_finished": self.on_headers_finished,
+            "on_end": self.on_end,
+        }
 
     def on_end(self) -> None:
         self.complete = True

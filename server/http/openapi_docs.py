@@ -3,17 +3,27 @@ so their request body is described here."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    Reference,
+    RequestBody,
+    Schema,
+)
 
 
-def multipart_operation(fields: dict[str, Schema], required: list[str]) -> type[Operation]:
+def multipart_operation(fields: Mapping[str, Schema], required: list[str]) -> type[Operation]:
+    properties: dict[str, Schema | Reference] = dict(fields)
     body = RequestBody(
         required=True,
         content={
             "multipart/form-data": OpenAPIMediaType(
-                schema=Schema(type=OpenAPIType.OBJECT, properties=fields, required=required)
+                schema=Schema(type=OpenAPIType.OBJECT, properties=properties, required=required)
             )
         },
     )
@@ -27,7 +37,7 @@ def multipart_operation(fields: dict[str, Schema], required: list[str]) -> type[
 
 
 AUDIO_FILE = Schema(
-    type=OpenAPIType.STRING, format="binary", description="Audio: mp3, wav, m4a, flac, ogg/opus, webm, …"
+    type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description="Audio: mp3, wav, m4a, flac, ogg/opus, webm, …"
 )
 
 

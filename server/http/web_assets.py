@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from litestar import MediaType, Request, Response, get
+from litestar import MediaType, Request, Response, Router, get
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.plugins import OpenAPIRenderPlugin, ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
@@ -27,13 +28,16 @@ def playground_page(request: Request) -> Response[bytes]:
     return Response((PLAYGROUND_DIR / "index.html").read_bytes(), media_type=MediaType.HTML)
 
 
-def web_routes() -> list:
-    static = {"include_in_schema": False, "send_as_attachment": False}
+def _static(path: str, directory: Path) -> Router:
+    return create_static_files_router(path, [directory], include_in_schema=False, send_as_attachment=False)
+
+
+def web_routes() -> list[HTTPRouteHandler | Router]:
     return [
         playground_page,
-        create_static_files_router("/static/playground", [PLAYGROUND_DIR], **static),
-        create_static_files_router("/static/scalar", [WEB_DIR / "scalar"], **static),
-        create_static_files_router("/static/swagger-ui", [Path(str(swagger_ui_path))], **static),
+        _static("/static/playground", PLAYGROUND_DIR),
+        _static("/static/scalar", WEB_DIR / "scalar"),
+        _static("/static/swagger-ui", Path(str(swagger_ui_path))),
     ]
 
 

@@ -14,7 +14,7 @@ import wave
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from server.domain.artifacts import ArtifactStore
 from server.domain.errors import PayloadTooLarge, UnsupportedMediaType
@@ -99,7 +99,7 @@ async def stage_audio_source(
 class _PcmWriter:
     """Raw PCM into a WAV file; the header's lengths are written when it is closed."""
 
-    def __init__(self, file, pcm: PcmFormat) -> None:
+    def __init__(self, file: BinaryIO, pcm: PcmFormat) -> None:
         self._file = file
         self._wav = wave.open(file, "wb")  # noqa: SIM115 - closed in close()
         self._wav.setnchannels(pcm.channels)

@@ -11,7 +11,12 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from server.domain.async_redis import LoopBoundRedis
 
 
 class Cache(Protocol):
@@ -80,7 +85,7 @@ class TieredCache:
 
 
 class RedisCache:
-    def __init__(self, client, prefix: str, async_redis=None) -> None:
+    def __init__(self, client: Redis, prefix: str, async_redis: LoopBoundRedis | None = None) -> None:
         self._redis = client
         self._prefix = f"{prefix}cache:"
         self._async_redis = async_redis  # a LoopBoundRedis, for aget

@@ -23,6 +23,7 @@ from server.auth.quotas import QuotaStore, open_quota_store
 from server.auth.ratelimit import RateLimiter, open_rate_limiter
 from server.auth.webhook_secrets import open_webhook_secrets
 from server.dispatch.base import Dispatcher
+from server.domain.artifacts import ArtifactStore
 from server.domain.async_redis import LoopBoundRedis
 from server.domain.factory import (
     open_artifacts,
@@ -35,6 +36,7 @@ from server.domain.factory import (
     redis_client,
 )
 from server.domain.metrics import TaskMetrics
+from server.domain.task_store import TaskStore
 from server.services.cache import MemoryCache, RedisCache, TieredCache
 from server.services.catalog import CatalogService
 from server.services.health import HealthSnapshots
@@ -77,7 +79,9 @@ class Services:
     rate_limited: Counter = field(default_factory=Counter)
 
 
-def build_dispatcher(settings: Settings, store, artifacts, metrics) -> Dispatcher:
+def build_dispatcher(
+    settings: Settings, store: TaskStore, artifacts: ArtifactStore, metrics: TaskMetrics
+) -> Dispatcher:
     if settings.distributed:
         from server.dispatch.distributed import CeleryDispatcher
 
@@ -91,9 +95,15 @@ def build_dispatcher(settings: Settings, store, artifacts, metrics) -> Dispatche
     return EmbeddedWorkerPool(ctx, settings.worker.embedded_concurrency, settings.worker.interactive_workers)
 
 
-def build_task_events(settings: Settings, store) -> TaskEvents:
-    if settings.distributed:
+def build_task_events(settings: Settings, store: TaskStore) -> TaskEvents:
+    from server.domain.redis_store import RedisTaskStore
+    from server.domain.sqlite_store import SqliteTaskStore
+
+    # Each mode's store carries its own change feed: a Redis channel, or in-process listeners.
+    if isinstance(store, RedisTaskStore):
         return RedisTaskEvents(settings.redis_url or "", store.changes_channel)
+    if not isinstance(store, SqliteTaskStore):
+        raise TypeError(f"no change feed for a {type(store).__name__}")
     events = TaskEvents()
     store.change_listeners.append(events.notify)  # the SQLite store, shared with the workers
     return events

@@ -14,12 +14,13 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable
-from typing import TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from anyio import to_thread
 
 from engines.audio_io import AudioInfo
 from server.auth.caller import LOCAL_OWNER, Caller
+from server.auth.quotas import QuotaStore
 from server.domain.clone_options import CloneOptions
 from server.domain.errors import InvalidRequest, PayloadTooLarge
 from server.domain.idempotency import Claim
@@ -51,8 +52,8 @@ class SubmissionService:
         settings: Settings,
         tasks: TaskService,
         catalog: CatalogService,
-        quotas,
-        capabilities: Callable[[], dict],
+        quotas: QuotaStore,
+        capabilities: Callable[[], dict[str, Any]],
         idempotency: Idempotency,
         webhook_secrets,
     ) -> None:
@@ -157,7 +158,13 @@ class SubmissionService:
         return staged, await to_thread.run_sync(check_audio, staged.path, max_seconds)
 
     async def _record(
-        self, kind: TaskKind, caller: Caller, params: dict, task_id: str, lane: TaskLane, charge: dict[str, int]
+        self,
+        kind: TaskKind,
+        caller: Caller,
+        params: dict[str, Any],
+        task_id: str,
+        lane: TaskLane,
+        charge: dict[str, int],
     ) -> Task:
         webhook = await to_thread.run_sync(self._webhook, caller, params.pop("callback_url", None))
         return await to_thread.run_sync(

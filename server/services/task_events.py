@@ -83,7 +83,7 @@ class RedisTaskEvents(TaskEvents):
         super().__init__()
         self._url = redis_url
         self._channel = channel
-        self._listener: asyncio.Task | None = None
+        self._listener: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._listener = asyncio.create_task(self._listen())

@@ -15,6 +15,7 @@ from typing import Any
 
 from anyio import to_thread
 
+from server.auth.plans import Plan
 from server.dispatch.base import Dispatcher
 from server.domain.artifacts import ArtifactStore
 from server.domain.errors import BadRequest, NotFound, QueueUnavailable, TaskNotReady
@@ -61,7 +62,7 @@ class TaskService:
         owner: str,
         params: dict[str, Any],
         task_id: str,
-        plan=None,
+        plan: Plan | None = None,
         lane: TaskLane = TaskLane.BATCH,
         charge: dict[str, int] | None = None,
         webhook: dict[str, Any] | None = None,
@@ -127,7 +128,7 @@ class TaskService:
         try:
             if not task.status.terminal:
                 current, canceled = self.store.cancel(task_id)
-                if canceled:
+                if canceled and current is not None:  # canceled implies the task still exists
                     self.artifacts.remove_task(task_id)
                     if current is not None and current.webhook and self.webhooks is not None:
                         self.webhooks.schedule(task_id)
@@ -175,10 +176,12 @@ class TaskService:
 
     async def wait(self, task_id: str, owner: str, kind: TaskKind, timeout: float) -> Task:
         """Return as soon as the task has ended, or its state when `timeout` runs out."""
-        task = None
-        async for task in self.watch(task_id, owner, kind, timeout):  # noqa: B007 - the last one counts
-            pass
-        return task  # type: ignore[return-value] - watch yields at least once (or raises NotFound)
+        last: Task | None = None
+        async for task in self.watch(task_id, owner, kind, timeout):
+            last = task
+        if last is None:  # unreachable: watch yields the task at least once, or raises NotFound
+            raise RuntimeError(f"watching task {task_id} yielded nothing")
+        return last
 
 
 def encode_cursor(task: Task) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engines.model_cache import ModelCache
+from model_store.voices import VoiceStore
 from server.domain.artifacts import ArtifactStore
 from server.domain.factory import (
     open_artifacts,
@@ -15,8 +16,11 @@ from server.domain.factory import (
     open_voice_store,
     open_webhook_queue,
 )
+from server.domain.leases import TaskLeases
 from server.domain.metrics import TaskMetrics
 from server.domain.task_store import TaskStore
+from server.domain.usage import UsageCounter
+from server.domain.webhook_queue import WebhookQueue
 from server.settings import Settings
 from server.worker.engines import EngineRegistry
 
@@ -29,10 +33,10 @@ class WorkerContext:
     cache: ModelCache
     metrics: TaskMetrics
     engines: EngineRegistry = field(init=False)
-    usage: object = field(init=False)
-    voices: object = field(init=False)
-    leases: object = field(init=False)
-    webhooks: object = field(init=False)  # deliveries due (server/domain/webhook_queue.py)
+    usage: UsageCounter = field(init=False)
+    voices: VoiceStore = field(init=False)
+    leases: TaskLeases = field(init=False)
+    webhooks: WebhookQueue = field(init=False)  # deliveries due (server/domain/webhook_queue.py)
 
     def __post_init__(self) -> None:
         self.engines = EngineRegistry(self.settings, self.cache)

@@ -18,11 +18,15 @@ def test_dockerfile_passes_hadolint():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_dockerfile_installs_the_project_with_its_own_pins():
+def test_dockerfile_installs_the_project_from_the_gpu_lock():
     dockerfile = (ROOT / "Dockerfile.gpu").read_text()
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    # the image installs the package itself, so pyproject's pins (torch 2.9.1 …) apply unchanged
-    assert 'pip install --no-cache-dir ".[xtts]"' in dockerfile and "xtts" in extras
+    # every package from the same hashed lock scripts/install.sh --gpu uses (tests/unit/test_lock.py
+    # keeps it in step with pyproject), then the project alone
+    assert "COPY --chown=voice:voice requirements/gpu-py3.12.txt ./requirements/" in dockerfile
+    assert "pip install --no-cache-dir --require-hashes -r requirements/gpu-py3.12.txt" in dockerfile
+    assert 'pip install --no-cache-dir --no-deps --no-build-isolation ".[gpu]"' in dockerfile and "gpu" in extras
+    assert (ROOT / "requirements/gpu-py3.12.txt").is_file()
     for package in ("server", "engines", "model_store"):
         assert f"COPY --chown=voice:voice {package} ./{package}" in dockerfile
     assert "USER 10001" in dockerfile and "HEALTHCHECK" in dockerfile and "/v1/health" in dockerfile

@@ -62,6 +62,6 @@ class TtsController(Controller):
         tasks: NamedDependency[TaskService],
     ) -> Response:
         task = tasks.finished(task_id, caller.owner, TaskKind.TTS)
-        fmt = AUDIO_FORMATS[task.result["format"]]
+        fmt = AUDIO_FORMATS[(task.result or {})["format"]]  # a succeeded TTS task records its format
         path = tasks.artifacts.path(task.id, audio_artifact(fmt.name))
         return file_response(path, fmt.media_type, f"{task.id}.{fmt.extension}", request.headers.get("range"))
