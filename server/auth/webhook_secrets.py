@@ -10,10 +10,21 @@ from __future__ import annotations
 import base64
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from server.domain.sqlite_local import ThreadLocalSqlite
+from server.settings import Settings
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS webhook_secrets (key_id TEXT PRIMARY KEY, secret TEXT NOT NULL);"
+
+
+class WebhookSecrets(Protocol):
+    def rotate(self, key_id: str) -> str: ...
+
+    def get(self, key_id: str) -> str | None: ...
 
 
 def new_secret() -> str:
@@ -35,7 +46,7 @@ class SqliteWebhookSecrets:
 
 
 class RedisWebhookSecrets:
-    def __init__(self, client, prefix: str) -> None:
+    def __init__(self, client: Redis, prefix: str) -> None:
         self._redis = client
         self._key = f"{prefix}webhook-secrets"
 
@@ -46,10 +57,10 @@ class RedisWebhookSecrets:
 
     def get(self, key_id: str) -> str | None:
         raw = self._redis.hget(self._key, key_id)
-        return raw.decode() if isinstance(raw, bytes) else raw
+        return raw.decode() if isinstance(raw, bytes) else None if raw is None else str(raw)
 
 
-def open_webhook_secrets(settings):
+def open_webhook_secrets(settings: Settings) -> WebhookSecrets:
     if settings.redis_url:
         from server.domain.factory import redis_client
 

@@ -28,16 +28,16 @@ AUDIO_FORMATS = ("mp3", "wav", "flac", "opus")
 def _transcript_outputs(files: tuple[Path, ...], output: str | None, fmt: str) -> list[Path | None]:
     """Where each transcript goes: stdout for one file without -o (or -o -); else a file, or a file per
     input (STEM.FORMAT) in the -o directory (the current one by default)."""
-    if len(files) == 1 and output in (None, "-"):
+    if len(files) == 1 and (output is None or output == "-"):
         return [None]
-    if len(files) == 1 and not Path(output).is_dir():
+    if len(files) == 1 and output is not None and not Path(output).is_dir():
         return [Path(output)]
     if output == "-":
         raise UsageProblem("several files cannot all go to stdout: give -o DIRECTORY")
     folder = Path(output or ".")
     if folder.exists() and not folder.is_dir():
         raise UsageProblem(f"-o {output}: with several files, -o names a directory")
-    targets = [folder / f"{path.stem}.{fmt}" for path in files]
+    targets: list[Path | None] = [folder / f"{path.stem}.{fmt}" for path in files]
     if len(set(targets)) < len(targets):
         raise UsageProblem("two inputs would write the same output file (same name in different folders)")
     return targets

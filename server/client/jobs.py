@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
@@ -105,7 +105,7 @@ class Runner:
         self.slot_wait_s, self.reconnect_wait_s, self.poll_max_s = slot_wait_s, reconnect_wait_s, poll_max_s
         self._stop = threading.Event()
 
-    def run(self, jobs: list[Job]) -> list[Outcome]:
+    def run(self, jobs: Sequence[Job]) -> list[Outcome]:
         rows = [self.display.row(job.label) for job in jobs]
         with ThreadPoolExecutor(min(self.concurrency, len(jobs)), thread_name_prefix="voice-api-job") as pool:
             futures = [pool.submit(self._run_one, job, row) for job, row in zip(jobs, rows, strict=True)]

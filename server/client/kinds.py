@@ -34,7 +34,9 @@ class TranscribeJob(Job):
         transcript = client.transcript(task["task_id"], self.fmt)
         if self.output is None:
             return None, transcript
-        text = json.dumps(transcript, ensure_ascii=False, indent=2) + "\n" if self.fmt == "json" else transcript
+        text = (
+            json.dumps(transcript, ensure_ascii=False, indent=2) + "\n" if isinstance(transcript, dict) else transcript
+        )
         write_atomically(self.output, [text.encode("utf-8")])
         return str(self.output), None
 

@@ -8,7 +8,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -108,7 +108,7 @@ def client_command(action: Callable[..., int]) -> Callable[..., None]:
     return run
 
 
-def run_jobs(session: Session, jobs: list[Job], concurrency: int, quiet: bool, verbose: bool) -> list[Outcome]:
+def run_jobs(session: Session, jobs: Sequence[Job], concurrency: int, quiet: bool, verbose: bool) -> list[Outcome]:
     display = Display(show_progress=False if quiet else None)
     with display:
         outcomes = Runner(session.client, display, concurrency, verbose=verbose).run(jobs)
@@ -125,7 +125,8 @@ def run_jobs(session: Session, jobs: list[Job], concurrency: int, quiet: bool, v
 
 def _as_client_error(outcome: Outcome) -> ClientError:
     """Rebuild the error of an outcome so Session.explain can word it (auth hints, unreachable hints)."""
-    code, message = outcome.error["code"], outcome.error["message"]
+    error = outcome.error or {"code": "unknown", "message": "the task did not succeed"}
+    code, message = error["code"], error["message"]
     if outcome.exit_code == ExitCode.AUTH:
         return ApiError(401 if code in ("missing_api_key", "invalid_api_key") else 403, code, message)
     if code == "server_unreachable":

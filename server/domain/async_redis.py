@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from typing import Any
 
 MAX_CONNECTIONS = 64  # per API process; each awaited command holds one only for its round trip
 
@@ -16,9 +17,9 @@ MAX_CONNECTIONS = 64  # per API process; each awaited command holds one only for
 class LoopBoundRedis:
     def __init__(self, url: str) -> None:
         self._url = url
-        self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
 
-    def client(self):
+    def client(self) -> Any:  # redis.asyncio.Redis, untyped in redis-py's stubs for this use
         """The client for the running loop (made on first use; it connects on its first command)."""
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)

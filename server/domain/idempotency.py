@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from server.domain.sqlite_local import ThreadLocalSqlite
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 TTL_S = 24 * 3600
 
@@ -35,8 +40,16 @@ class Claim:
     task_id: str
 
 
+class IdempotencyStore(Protocol):
+    def claim(self, owner: str, key: str, wanted: Claim) -> Claim: ...
+
+    def release(self, owner: str, key: str, claim: Claim) -> None: ...
+
+    def current(self, owner: str, key: str) -> Claim | None: ...
+
+
 class SqliteIdempotencyStore:
-    def __init__(self, path: Path, clock=time.time) -> None:
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self._db = ThreadLocalSqlite(path, _SCHEMA)
         self._clock = clock
 
@@ -83,7 +96,7 @@ class RedisIdempotencyStore:
     # Deletes the claim only if it is still ours (a later claim after expiry must survive).
     _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
-    def __init__(self, client, prefix: str) -> None:
+    def __init__(self, client: Redis, prefix: str) -> None:
         self._redis = client
         self._prefix = prefix
 
@@ -104,6 +117,3 @@ class RedisIdempotencyStore:
     def current(self, owner: str, key: str) -> Claim | None:
         raw = self._redis.get(self._key(owner, key))
         return Claim(*json.loads(raw)) if raw else None
-
-
-IdempotencyStore = SqliteIdempotencyStore | RedisIdempotencyStore

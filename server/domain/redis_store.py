@@ -154,10 +154,11 @@ class RedisTaskStore(TaskStore):
         found: list[Task] = []
         offset = 0
         while len(found) < query.limit:
-            ids = self._redis.zrevrangebyscore(index, upper, lower, start=offset, num=200)
+            raw_ids = self._redis.zrevrangebyscore(index, upper, lower, start=offset, num=200)
+            ids = [i.decode() if isinstance(i, bytes) else str(i) for i in raw_ids]
             if not ids:
                 break
-            records = self._redis.mget([self._key(i.decode() if isinstance(i, bytes) else i) for i in ids])
+            records = self._redis.mget([self._key(i) for i in ids])
             stale = [i for i, raw in zip(ids, records, strict=True) if raw is None]
             if stale:  # expired by their TTL: the index forgets them too
                 self._redis.zrem(index, *stale)

@@ -8,15 +8,28 @@ due again and another deliverer sends it (at least once; the webhook-id lets rec
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from server.domain.sqlite_local import ThreadLocalSqlite
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS webhooks_due (task_id TEXT PRIMARY KEY, due REAL NOT NULL);"
 
 
+class WebhookQueue(Protocol):
+    def schedule(self, task_id: str, delay_s: float = 0.0) -> None: ...
+
+    def claim_due(self, lease_s: float, limit: int = 20) -> list[str]: ...
+
+    def done(self, task_id: str) -> None: ...
+
+
 class SqliteWebhookQueue:
-    def __init__(self, path: Path, clock=time.time) -> None:
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self._db = ThreadLocalSqlite(path, _SCHEMA)
         self._clock = clock
 
@@ -48,7 +61,7 @@ for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
 return ids
 """
 
-    def __init__(self, client, prefix: str, clock=time.time) -> None:
+    def __init__(self, client: Redis, prefix: str, clock: Callable[[], float] = time.time) -> None:
         self._redis = client
         self._key = f"{prefix}webhooks-due"
         self._clock = clock
@@ -63,6 +76,3 @@ return ids
 
     def done(self, task_id: str) -> None:
         self._redis.zrem(self._key, task_id)
-
-
-WebhookQueue = SqliteWebhookQueue | RedisWebhookQueue

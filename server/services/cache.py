@@ -98,6 +98,8 @@ class RedisCache:
         return json.loads(raw) if raw else None
 
     async def aget(self, key: str) -> Any | None:
+        if self._async_redis is None:
+            return self.get(key)
         try:
             raw = await self._async_redis.client().get(self._prefix + key)
         except Exception:

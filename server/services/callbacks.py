@@ -20,7 +20,7 @@ Resolver = Callable[[str, int], list[str]]
 
 
 def resolve_host(host: str, port: int) -> list[str]:
-    return sorted({info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
+    return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
 
 
 def check_callback_url(url: str, settings: WebhookSettings, resolve: Resolver = resolve_host) -> str:

@@ -21,7 +21,7 @@ from server.auth.key_cache import VerifiedKeyCache, open_key_cache
 from server.auth.keys import KeyStore, open_key_store
 from server.auth.quotas import QuotaStore, open_quota_store
 from server.auth.ratelimit import RateLimiter, open_rate_limiter
-from server.auth.webhook_secrets import open_webhook_secrets
+from server.auth.webhook_secrets import WebhookSecrets, open_webhook_secrets
 from server.dispatch.base import Dispatcher
 from server.domain.artifacts import ArtifactStore
 from server.domain.async_redis import LoopBoundRedis
@@ -72,7 +72,7 @@ class Services:
     quotas: QuotaStore
     task_metrics: TaskMetrics
     voices: VoiceStore  # swept by the janitor
-    webhook_secrets: object
+    webhook_secrets: WebhookSecrets
     key_cache: VerifiedKeyCache  # verified keys without a store round trip (server/auth/key_cache.py)
     budgets: BudgetReports  # rate-limit reports for routes that only report
     health: HealthSnapshots  # one queue check shared by /v1/health callers

@@ -31,7 +31,7 @@ class HealthSnapshots:
         self._clock = clock
         self._last: QueueHealth | None = None
         self._fresh_until = float("-inf")
-        self._running: asyncio.Future | None = None
+        self._running: asyncio.Future[QueueHealth] | None = None
 
     async def current(self) -> QueueHealth:
         if self._last is not None and self._clock() < self._fresh_until:

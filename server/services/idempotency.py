@@ -14,7 +14,7 @@ from typing import Any
 from anyio import to_thread
 
 from server.domain.errors import BadRequest, Conflict, InvalidRequest
-from server.domain.idempotency import Claim
+from server.domain.idempotency import Claim, IdempotencyStore
 from server.domain.tasks import Task, TaskKind
 from server.services.tasks import TaskService
 
@@ -38,7 +38,7 @@ def check_key(key: str) -> str:
 
 
 class Idempotency:
-    def __init__(self, store, tasks: TaskService) -> None:
+    def __init__(self, store: IdempotencyStore, tasks: TaskService) -> None:
         self._store = store
         self._tasks = tasks
 

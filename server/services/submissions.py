@@ -21,6 +21,7 @@ from anyio import to_thread
 from engines.audio_io import AudioInfo
 from server.auth.caller import LOCAL_OWNER, Caller
 from server.auth.quotas import QuotaStore
+from server.auth.webhook_secrets import WebhookSecrets
 from server.domain.clone_options import CloneOptions
 from server.domain.errors import InvalidRequest, PayloadTooLarge
 from server.domain.idempotency import Claim
@@ -55,7 +56,7 @@ class SubmissionService:
         quotas: QuotaStore,
         capabilities: Callable[[], dict[str, Any]],
         idempotency: Idempotency,
-        webhook_secrets,
+        webhook_secrets: WebhookSecrets,
     ) -> None:
         self._settings = settings
         self._tasks = tasks
@@ -173,7 +174,7 @@ class SubmissionService:
             )
         )
 
-    def _webhook(self, caller: Caller, callback_url: str | None) -> dict | None:
+    def _webhook(self, caller: Caller, callback_url: str | None) -> dict[str, Any] | None:
         if callback_url is None:
             return None
         url = check_callback_url(callback_url, self._settings.webhooks)

@@ -79,38 +79,50 @@ class TaskEvents:
 class RedisTaskEvents(TaskEvents):
     """TaskEvents fed by the Redis store's change channel (one subscription per API process)."""
 
+    POLL_S = 1.0  # how long one read of the subscription waits; also bounds how long stop() takes
+
     def __init__(self, redis_url: str, channel: str) -> None:
         super().__init__()
         self._url = redis_url
         self._channel = channel
         self._listener: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def start(self) -> None:
+        self._stopping = False
         self._listener = asyncio.create_task(self._listen())
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._listener
+        # A flag the loop checks after every bounded read, not only a cancellation: a cancel that
+        # lands inside the Redis client's own reconnect handling must never hang a shutdown.
+        self._stopping = True
+        listener, self._listener = self._listener, None
+        if listener is None:
+            return
+        _, pending = await asyncio.wait({listener}, timeout=self.POLL_S * 3)
+        for task in pending:
+            task.cancel()
+            await asyncio.wait({task}, timeout=self.POLL_S)
 
     async def _listen(self) -> None:
         import redis.asyncio as aioredis
 
-        while True:  # reconnect after a Redis outage; waiters meanwhile fall back to polling
-            client = aioredis.Redis.from_url(self._url)
+        while not self._stopping:  # reconnect after a Redis outage; waiters meanwhile fall back to polling
+            client = aioredis.Redis.from_url(self._url, socket_connect_timeout=2)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
-                async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(self._channel)
-                    async for message in pubsub.listen():
-                        data = message.get("data")
-                        if isinstance(data, bytes):
-                            self.notify(data.decode())
+                await pubsub.subscribe(self._channel)
+                while not self._stopping:
+                    message = await pubsub.get_message(timeout=self.POLL_S)
+                    data = message.get("data") if message else None
+                    if isinstance(data, bytes):
+                        self.notify(data.decode())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("task change subscription lost (%s); retrying in 1 s", exc)
                 await asyncio.sleep(1.0)
             finally:
-                with contextlib.suppress(Exception):
-                    await client.aclose()
+                for closing in (pubsub.aclose(), client.aclose()):
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(closing, timeout=2)

@@ -21,6 +21,7 @@ from server.domain.artifacts import ArtifactStore
 from server.domain.errors import BadRequest, NotFound, QueueUnavailable, TaskNotReady
 from server.domain.task_store import TaskQuery, TaskStore, TooManyActive
 from server.domain.tasks import Task, TaskKind, TaskLane, TaskStatus
+from server.domain.webhook_queue import WebhookQueue
 from server.services.quota import too_many_tasks
 from server.services.task_events import TaskEvents
 
@@ -38,7 +39,7 @@ class TaskService:
         artifacts: ArtifactStore,
         dispatcher: Dispatcher,
         events: TaskEvents | None = None,
-        webhooks=None,
+        webhooks: WebhookQueue | None = None,
     ) -> None:
         self.store = store
         self.artifacts = artifacts

@@ -94,7 +94,8 @@ class VoiceApiHandler(AsyncEventHandler):
         if transcription is None:
             return  # audio-stop without audio-start, or after an error already reported
         text, language = await transcription.finish()
-        await self.write_event(Transcript(text=text, language=language or (request and request.language)).event())
+        asked = request.language if request is not None else None
+        await self.write_event(Transcript(text=text, language=language or asked).event())
 
     async def _drop_transcription(self) -> None:
         transcription, self._transcription = self._transcription, None
