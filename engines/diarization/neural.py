@@ -1,0 +1,222 @@
+"""Neural diarizer on pyannote.audio 4's own pipeline: segmentation-3.0 + CAM++ + agglomerative clustering.
+
+`SpeakerDiarization` does the work (sliding-window powerset segmentation with overlap, per-chunk
+local speakers embedded, AHC on the embeddings, reconstruction with the instantaneous speaker
+count). Its constructor, though, insists on loading an embedding model and a PLDA by name
+(`PretrainedSpeakerEmbedding`, `get_plda`), so `_CamPlusPipeline` sets the same attributes itself
+from objects built here, from local files only, and inherits everything else unchanged: no hub, no
+monkey-patching, and `apply`, `get_embeddings`, `reconstruct` stay pyannote's.
+
+Both diarizations pyannote computes are returned: the turns (overlapping where two people talk at
+once) and the exclusive one (one speaker per instant), which transcripts use for words/segments.
+
+The setting (segmentation step, clustering threshold, min_cluster_size) was calibrated on the dev
+set; see scripts/bench_diarization.py and docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engines.types import (
+    SAMPLE_RATE,
+    Diarization,
+    DiarizationRequest,
+    EngineUnavailable,
+    ProgressCallback,
+    SpeakerTurn,
+)
+
+# Same guards as the pyannote engine: too short to hold a turn, or digital silence.
+MIN_SAMPLES = SAMPLE_RATE // 10
+SILENCE_PEAK = 1e-4
+
+
+@dataclass(frozen=True)
+class NeuralDiarizerConfig:
+    segmentation: Path  # segmentation-3.0 pytorch_model.bin
+    embedding: Path  # CAM++ campplus_cn_en_common.pt
+    device: str = "cpu"  # cpu, cuda, cuda:N, auto
+    # Segmentation window step as a fraction of its 10 s window (pyannote's default is 0.1).
+    segmentation_step: float = 0.1
+    # AgglomerativeClustering: centroid linkage on unit-normalised embeddings, so the threshold is a
+    # euclidean distance between unit vectors (0.7 ~ cosine 0.755).
+    threshold: float = 0.7
+    min_cluster_size: int = 12
+    min_duration_off: float = 0.0
+    embedding_batch_size: int = 32
+    segmentation_batch_size: int = 32
+    # torch threads for the run (0: leave torch's process-wide setting alone)
+    torch_threads: int = 0
+
+
+def _build_pipeline(config: NeuralDiarizerConfig):
+    os.environ["PYANNOTE_METRICS_ENABLED"] = "false"  # pyannote 4 sends telemetry unless told not to
+    import torch
+    from pyannote.audio import Audio, Inference, Model
+    from pyannote.audio import Pipeline as AudioPipeline
+    from pyannote.audio.pipelines.clustering import AgglomerativeClustering
+    from pyannote.audio.pipelines.speaker_diarization import SpeakerDiarization
+    from pyannote.pipeline.parameter import ParamDict, Uniform
+
+    from engines.diarization.campplus_embedding import CamPlusEmbedding, load_campplus
+
+    class _CamPlusPipeline(SpeakerDiarization):
+        """SpeakerDiarization with a CAM++ embedding and agglomerative clustering built from objects."""
+
+        def __init__(self, segmentation: Model, embedding: CamPlusEmbedding, cfg: NeuralDiarizerConfig) -> None:
+            # Skip SpeakerDiarization.__init__ (it would resolve the embedding and PLDA by hub name);
+            # set what its methods read, as it would.
+            AudioPipeline.__init__(self)
+            self.legacy = False
+            self.segmentation_model = segmentation
+            self.segmentation_step = cfg.segmentation_step
+            self.embedding = "campplus"
+            self.embedding_batch_size = cfg.embedding_batch_size
+            self.embedding_exclude_overlap = False
+            self.plda = None
+            self._plda = None
+            self.klustering = "AgglomerativeClustering"
+            self.der_variant = {"collar": 0.0, "skip_overlap": False}
+            duration = segmentation.specifications.duration
+            self._segmentation = Inference(
+                segmentation,
+                duration=duration,
+                step=cfg.segmentation_step * duration,
+                skip_aggregation=True,
+                batch_size=cfg.segmentation_batch_size,
+            )
+            if segmentation.specifications.powerset:
+                self.segmentation = ParamDict(min_duration_off=Uniform(0.0, 1.0))
+            else:
+                self.segmentation = ParamDict(threshold=Uniform(0.1, 0.9), min_duration_off=Uniform(0.0, 1.0))
+            self._embedding = embedding
+            self._audio = Audio(sample_rate=embedding.sample_rate, mono="downmix")
+            self.clustering = AgglomerativeClustering(metric=embedding.metric)
+            self._expects_num_speakers = False
+
+    device = torch.device(
+        ("cuda" if torch.cuda.is_available() else "cpu") if config.device == "auto" else config.device
+    )
+    segmentation = Model.from_pretrained(str(config.segmentation))
+    if segmentation is None:
+        raise RuntimeError(f"pyannote could not load {config.segmentation}")
+    embedding = CamPlusEmbedding(load_campplus(config.embedding, device))
+    pipeline = _CamPlusPipeline(segmentation.eval(), embedding, config)
+    params: dict[str, Any] = {
+        "segmentation": {"min_duration_off": config.min_duration_off},
+        "clustering": {
+            "method": "centroid",
+            "threshold": config.threshold,
+            "min_cluster_size": config.min_cluster_size,
+        },
+    }
+    pipeline.instantiate(params)
+    return pipeline.to(device)
+
+
+def turns_from(annotation: Any, duration: float) -> list[tuple[float, float, Any]]:
+    tracks = []
+    for segment, _, label in annotation.itertracks(yield_label=True):
+        start, end = round(max(segment.start, 0.0), 3), round(min(segment.end, duration), 3)
+        if end > start:
+            tracks.append((start, end, label))
+    tracks.sort(key=lambda t: (t[0], t[1]))
+    return tracks
+
+
+def name_speakers(overlapping, exclusive) -> Diarization:
+    # Names in order of first appearance in the overlapping turns; the exclusive view reuses them.
+    names: dict[Any, str] = {}
+    for _, _, label in overlapping:
+        names.setdefault(label, f"SPEAKER_{len(names):02d}")
+    for _, _, label in exclusive:
+        names.setdefault(label, f"SPEAKER_{len(names):02d}")
+    return Diarization(
+        turns=[SpeakerTurn(s, e, names[k]) for s, e, k in overlapping],
+        exclusive=[SpeakerTurn(s, e, names[k]) for s, e, k in exclusive],
+    )
+
+
+class NeuralDiarizer:
+    name = "neural"
+
+    def __init__(self, config: NeuralDiarizerConfig) -> None:
+        self._config = config
+        self._pipeline: Any = None
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()  # pyannote pipelines are not documented as re-entrant
+
+    def pipeline(self) -> Any:
+        if self._pipeline is None:
+            with self._load_lock:
+                if self._pipeline is None:
+                    self._pipeline = self._load()
+        return self._pipeline
+
+    def _load(self) -> Any:
+        for path in (self._config.segmentation, self._config.embedding):
+            if not Path(path).is_file():
+                raise EngineUnavailable(f"neural diarizer: {path} not found")
+        try:
+            return _build_pipeline(self._config)
+        except ImportError as exc:
+            raise EngineUnavailable(f"neural diarizer needs pyannote.audio and torchaudio: {exc}") from exc
+        except Exception as exc:  # truncated/corrupt checkpoints surface as many exception types
+            raise EngineUnavailable(f"neural diarizer: cannot load its models: {exc}") from exc
+
+    def diarize(self, request: DiarizationRequest, progress: ProgressCallback | None = None) -> list[SpeakerTurn]:
+        return self.diarize_full(request, progress).turns
+
+    def diarize_full(self, request: DiarizationRequest, progress: ProgressCallback | None = None) -> Diarization:
+        from engines.diarization.pyannote_engine import _Progress
+
+        request.check_counts()
+        audio = np.ascontiguousarray(request.audio, dtype=np.float32).reshape(-1)
+        if not np.isfinite(audio).all():
+            audio = np.nan_to_num(audio, nan=0.0, posinf=1.0, neginf=-1.0)
+        duration = audio.size / SAMPLE_RATE
+        tracker = _Progress(progress, duration)
+        if audio.size < MIN_SAMPLES or np.abs(audio).max() < SILENCE_PEAK:
+            tracker.report(1.0)
+            return Diarization([], [])
+        pipeline = self.pipeline()
+        import torch
+
+        with self._run_lock, _torch_threads(self._config.torch_threads):
+            output = pipeline(
+                {"waveform": torch.from_numpy(audio)[None], "sample_rate": SAMPLE_RATE},
+                num_speakers=request.num_speakers,
+                min_speakers=request.min_speakers,
+                max_speakers=request.max_speakers,
+                hook=tracker.hook,
+            )
+        result = name_speakers(
+            turns_from(output.speaker_diarization, duration), turns_from(output.exclusive_speaker_diarization, duration)
+        )
+        tracker.report(1.0)
+        return result
+
+
+class _torch_threads:  # noqa: N801 - used as a context manager
+    def __init__(self, n: int) -> None:
+        self._n, self._old = n, None
+
+    def __enter__(self):
+        if self._n > 0:
+            import torch
+
+            self._old = torch.get_num_threads()
+            torch.set_num_threads(self._n)
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            import torch
+
+            torch.set_num_threads(self._old)
