@@ -130,3 +130,20 @@ def _split_by_speaker(segment: Segment) -> list[Segment]:
         )
         for run in runs
     ]
+
+
+def number_speakers(transcript: Transcript, turns: list[SpeakerTurn]) -> tuple[Transcript, list[SpeakerTurn]]:
+    """Rename speakers SPEAKER_00, 01, ... in order of first appearance in the transcript (then in the
+    turns, for speakers who say no transcribed word), on segments, words and turns alike. Diarizers
+    number by their own turns, which may start with speech that Whisper does not transcribe."""
+    names: dict[str, str] = {}
+    for segment in transcript.segments:
+        if segment.speaker is not None:
+            names.setdefault(segment.speaker, f"SPEAKER_{len(names):02d}")
+    for turn in sorted(turns, key=lambda t: (t.start, t.end)):
+        names.setdefault(turn.speaker, f"SPEAKER_{len(names):02d}")
+    for segment in transcript.segments:
+        segment.speaker = names.get(segment.speaker, segment.speaker) if segment.speaker else None
+        for word in segment.words:
+            word.speaker = names.get(word.speaker, word.speaker) if word.speaker else None
+    return transcript, [SpeakerTurn(t.start, t.end, names[t.speaker]) for t in turns]

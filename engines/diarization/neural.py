@@ -141,11 +141,12 @@ def turns_from(annotation: Any, duration: float) -> list[tuple[float, float, Any
 
 
 def name_speakers(overlapping, exclusive) -> Diarization:
-    # Names in order of first appearance in the overlapping turns; the exclusive view reuses them.
+    # Names in order of first appearance in the exclusive view, which words and segments are
+    # labelled from (so a transcript's first speaker is SPEAKER_00); the overlapping view reuses them.
     names: dict[Any, str] = {}
-    for _, _, label in overlapping:
+    for _, _, label in sorted(exclusive, key=lambda t: (t[0], t[1])):
         names.setdefault(label, f"SPEAKER_{len(names):02d}")
-    for _, _, label in exclusive:
+    for _, _, label in overlapping:
         names.setdefault(label, f"SPEAKER_{len(names):02d}")
     return Diarization(
         turns=[SpeakerTurn(s, e, names[k]) for s, e, k in overlapping],

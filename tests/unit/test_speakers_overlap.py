@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engines.speakers import assign_speakers, overlapped_regions
+from engines.speakers import assign_speakers, number_speakers, overlapped_regions
 from engines.types import Diarization, Segment, SpeakerTurn, Transcript, Word
 from server.domain.transcripts import transcript_document
 
@@ -64,3 +64,16 @@ def test_plain_turn_lists_still_work_without_overlap_marks():
     seg = Segment(id=0, start=4.1, end=4.9, text="x")
     out = assign_speakers(transcript(seg), TURNS)
     assert out.segments[0].speaker in {"SPEAKER_00", "SPEAKER_01"} and out.segments[0].overlap is False
+
+
+def test_speakers_are_numbered_by_first_appearance_in_the_transcript():
+    turns = [
+        SpeakerTurn(0.0, 0.4, "SPEAKER_00"),
+        SpeakerTurn(1.0, 3.0, "SPEAKER_01"),
+        SpeakerTurn(3.0, 5.0, "SPEAKER_00"),
+    ]
+    seg = Segment(id=0, start=1.0, end=5.0, text="a b", words=[Word(1.2, 2.0, " a", 0.9), Word(3.2, 4.0, " b", 0.9)])
+    out, renamed = number_speakers(assign_speakers(transcript(seg), turns), turns)
+    assert [s.speaker for s in out.segments] == ["SPEAKER_00", "SPEAKER_01"]
+    assert [w.speaker for s in out.segments for w in s.words] == ["SPEAKER_00", "SPEAKER_01"]
+    assert [t.speaker for t in renamed] == ["SPEAKER_01", "SPEAKER_00", "SPEAKER_01"]

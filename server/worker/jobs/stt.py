@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from engines.audio_io import decode_mono
-from engines.speakers import assign_speakers
+from engines.speakers import assign_speakers, number_speakers
 from engines.types import SAMPLE_RATE, Diarization, DiarizationRequest, TranscriptionRequest
 from server.domain.stt_options import SttOptions
 from server.domain.transcripts import TRANSCRIPT_ARTIFACT, transcript_document
@@ -56,8 +56,7 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
         else:
             found = diarizer.diarize(request, progress=progress.span(transcribe_end, 95))
             diarization = Diarization(turns=found, exclusive=found)
-        transcript = assign_speakers(transcript, diarization)
-        turns = diarization.turns
+        transcript, turns = number_speakers(assign_speakers(transcript, diarization), diarization.turns)
         timings["diarize"] = time.perf_counter() - started
     duration = audio.size / SAMPLE_RATE
     del audio
