@@ -48,6 +48,7 @@ class Word:
     word: str
     probability: float
     speaker: str | None = None
+    overlap: bool = False  # mostly inside overlapped speech (two or more people at once)
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Segment:
     compression_ratio: float = 0.0
     words: list[Word] = field(default_factory=list)
     speaker: str | None = None
+    overlap: bool = False  # mostly inside overlapped speech
 
 
 @dataclass
@@ -112,6 +114,14 @@ class SpeakerTurn:
     start: float  # seconds
     end: float
     speaker: str  # "SPEAKER_00", "SPEAKER_01", … numbered in order of first appearance
+
+
+@dataclass(frozen=True)
+class Diarization:
+    """Both views an overlap-aware diarizer gives, with the same speaker names."""
+
+    turns: list[SpeakerTurn]  # the diarizer's own turns; they overlap where people talk at once
+    exclusive: list[SpeakerTurn]  # one speaker per instant: what words and segments are labelled from
 
 
 class Diarizer(Protocol):

@@ -1,6 +1,10 @@
 """Benchmark of the built-in diarizer (engines/diarization): DER, speaker count, RTF, peak RSS.
 
-    PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.bench_diarization [--variants]
+The neural diarizer (the default since issue 11) is measured on the real dev set by
+scripts/bench_dev_diarization.py; `--engine neural` runs this script's synthetic inputs and the
+long-audio check on it too.
+
+    PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.bench_diarization [--variants] [--engine neural]
     PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.bench_diarization --only-long --long-minutes 60
 
 DER: pyannote.metrics DiarizationErrorRate(collar=0.25, skip_overlap=False). Inputs are built here
@@ -400,11 +404,17 @@ def main() -> None:
     parser.add_argument("--no-tts", action="store_true", help="skip the synthetic (Piper) inputs")
     parser.add_argument("--only-long", action="store_true", help="run only the long-audio check")
     parser.add_argument("--variants", action="store_true", help="also compare configuration variants")
+    parser.add_argument("--engine", choices=("builtin", "neural"), default="builtin")
     args = parser.parse_args()
 
-    from engines.diarization.builtin import BuiltinDiarizer
+    if args.engine == "neural":  # the dev-set benchmark (scripts/bench_dev_diarization.py) has its figures
+        from scripts.bench_dev_diarization import neural_diarizer
 
-    diarizer = BuiltinDiarizer()
+        diarizer = neural_diarizer()
+    else:
+        from engines.diarization.builtin import BuiltinDiarizer
+
+        diarizer = BuiltinDiarizer()
     wav_path, _ = sample_paths()
     t0 = time.perf_counter()
     run_one(diarizer, read_wav(wav_path)[: 5 * SR])  # loads the models: not part of any RTF below

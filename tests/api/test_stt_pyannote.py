@@ -29,5 +29,5 @@ def test_auto_selects_pyannote_when_its_pipeline_is_provisioned(pyannote_client)
     assert all(s["speaker"] in result["speakers"] for s in result["segments"])
 
 
-def test_builtin_is_used_when_no_pipeline_is_provisioned(client):
-    assert client.get("/v1/health").json()["engines"]["diarization"]["engine"] == "builtin"
+def test_neural_is_used_when_no_pipeline_is_provisioned(client):
+    assert client.get("/v1/health").json()["engines"]["diarization"]["engine"] == "neural"

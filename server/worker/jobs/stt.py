@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 from engines.audio_io import decode_mono
-from engines.speakers import assign_speakers
-from engines.types import SAMPLE_RATE, DiarizationRequest, TranscriptionRequest
+from engines.speakers import assign_speakers, number_speakers
+from engines.types import SAMPLE_RATE, Diarization, DiarizationRequest, TranscriptionRequest
 from server.domain.stt_options import SttOptions
 from server.domain.transcripts import TRANSCRIPT_ARTIFACT, transcript_document
 from server.worker.context import WorkerContext
@@ -39,23 +39,29 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
     )
     timings["transcribe"] = time.perf_counter() - started
 
+    turns = None
     if options.diarize and transcript.segments:
         started = time.perf_counter()
-        turns = ctx.engines.diarizer().diarize(
-            DiarizationRequest(
-                audio=audio,
-                num_speakers=options.num_speakers,
-                min_speakers=options.min_speakers,
-                max_speakers=options.max_speakers,
-            ),
-            progress=progress.span(transcribe_end, 95),
+        diarizer = ctx.engines.diarizer()
+        request = DiarizationRequest(
+            audio=audio,
+            num_speakers=options.num_speakers,
+            min_speakers=options.min_speakers,
+            max_speakers=options.max_speakers,
         )
-        transcript = assign_speakers(transcript, turns)
+        # Overlap-aware engines give both views; the others' turns serve as both.
+        full = getattr(diarizer, "diarize_full", None)
+        if full is not None:
+            diarization = full(request, progress=progress.span(transcribe_end, 95))
+        else:
+            found = diarizer.diarize(request, progress=progress.span(transcribe_end, 95))
+            diarization = Diarization(turns=found, exclusive=found)
+        transcript, turns = number_speakers(assign_speakers(transcript, diarization), diarization.turns)
         timings["diarize"] = time.perf_counter() - started
     duration = audio.size / SAMPLE_RATE
     del audio
 
-    document = transcript_document(transcript, include_words=options.word_timestamps)
+    document = transcript_document(transcript, include_words=options.word_timestamps, turns=turns)
     ctx.artifacts.write_json(task.id, TRANSCRIPT_ARTIFACT, document)
     log.info(
         "task %s: %.1f s of audio; %s",

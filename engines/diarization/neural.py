@@ -1,0 +1,240 @@
+"""Neural diarizer on pyannote.audio 4's own pipeline: segmentation-3.0 + CAM++ + agglomerative clustering.
+
+`SpeakerDiarization` does the work (sliding-window powerset segmentation with overlap, per-chunk
+local speakers embedded, AHC on the embeddings, reconstruction with the instantaneous speaker
+count). Its constructor, though, insists on loading an embedding model and a PLDA by name
+(`PretrainedSpeakerEmbedding`, `get_plda`), so `_CamPlusPipeline` sets the same attributes itself
+from objects built here, from local files only, and inherits everything else unchanged: no hub, no
+monkey-patching, and `apply`, `get_embeddings`, `reconstruct` stay pyannote's.
+
+Both diarizations pyannote computes are returned: the turns (overlapping where two people talk at
+once) and the exclusive one (one speaker per instant), which transcripts use for words/segments.
+
+The setting (segmentation step, clustering threshold, min_cluster_size) was calibrated on the dev
+set; see scripts/bench_diarization.py and docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engines.types import (
+    SAMPLE_RATE,
+    Diarization,
+    DiarizationRequest,
+    EngineUnavailable,
+    ProgressCallback,
+    SpeakerTurn,
+)
+
+# Same guards as the pyannote engine: too short to hold a turn, or digital silence.
+MIN_SAMPLES = SAMPLE_RATE // 10
+SILENCE_PEAK = 1e-4
+
+
+@dataclass(frozen=True)
+class NeuralDiarizerConfig:
+    segmentation: Path  # segmentation-3.0 pytorch_model.bin
+    embedding: Path  # CAM++ campplus_cn_en_common.pt
+    device: str = "cpu"  # cpu, cuda, cuda:N, auto
+    # Calibrated on the dev set (scripts/bench_dev_diarization.py --sweep; docs/benchmarks.md).
+    # Segmentation window step as a fraction of its 10 s window. pyannote's default 0.1 scored
+    # 2 points better on the calibration files but costs twice the CPU (RTF ~0.15 on one core
+    # against ~0.08); 0.2 keeps diarization under RTF 0.10.
+    segmentation_step: float = 0.2
+    # AgglomerativeClustering: centroid linkage on unit-normalised embeddings, so the threshold is a
+    # euclidean distance between unit vectors (0.8 ~ cosine 0.68). 0.7-0.9 score alike (pooled DER
+    # 22.0-23.3% on the calibration files); 0.6 and below over-split, 1.0 merges sample.wav.
+    threshold: float = 0.8
+    # pyannote's heuristic already lowers it on short files; larger values (3-12) merged real
+    # speakers of the short meetings (calibration DER 28% against 22%).
+    min_cluster_size: int = 1
+    min_duration_off: float = 0.0
+    embedding_batch_size: int = 32
+    segmentation_batch_size: int = 32
+    # torch threads for the run, on the diarizer's own worker thread (with OpenMP builds of torch the
+    # setting stays with that thread). Measured on the 2 shared cores, sample.wav at step 0.2: one
+    # thread 2.6 CPU s / 11 s wall; two threads 46 CPU s / 204 s wall: OpenMP's spinning workers
+    # collapse when other processes hold the cores. 0: the calling thread, torch's own setting.
+    torch_threads: int = 1
+
+
+def _build_pipeline(config: NeuralDiarizerConfig):
+    os.environ["PYANNOTE_METRICS_ENABLED"] = "false"  # pyannote 4 sends telemetry unless told not to
+    import torch
+    from pyannote.audio import Audio, Inference, Model
+    from pyannote.audio import Pipeline as AudioPipeline
+    from pyannote.audio.pipelines.clustering import AgglomerativeClustering
+    from pyannote.audio.pipelines.speaker_diarization import SpeakerDiarization
+    from pyannote.pipeline.parameter import ParamDict, Uniform
+
+    from engines.diarization.campplus_embedding import CamPlusEmbedding, load_campplus
+
+    class _CamPlusPipeline(SpeakerDiarization):
+        """SpeakerDiarization with a CAM++ embedding and agglomerative clustering built from objects."""
+
+        def __init__(self, segmentation: Model, embedding: CamPlusEmbedding, cfg: NeuralDiarizerConfig) -> None:
+            # Skip SpeakerDiarization.__init__ (it would resolve the embedding and PLDA by hub name);
+            # set what its methods read, as it would.
+            AudioPipeline.__init__(self)
+            self.legacy = False
+            self.segmentation_model = segmentation
+            self.segmentation_step = cfg.segmentation_step
+            self.embedding = "campplus"
+            self.embedding_batch_size = cfg.embedding_batch_size
+            self.embedding_exclude_overlap = False
+            self.plda = None
+            self._plda = None
+            self.klustering = "AgglomerativeClustering"
+            self.der_variant = {"collar": 0.0, "skip_overlap": False}
+            duration = segmentation.specifications.duration
+            self._segmentation = Inference(
+                segmentation,
+                duration=duration,
+                step=cfg.segmentation_step * duration,
+                skip_aggregation=True,
+                batch_size=cfg.segmentation_batch_size,
+            )
+            if segmentation.specifications.powerset:
+                self.segmentation = ParamDict(min_duration_off=Uniform(0.0, 1.0))
+            else:
+                self.segmentation = ParamDict(threshold=Uniform(0.1, 0.9), min_duration_off=Uniform(0.0, 1.0))
+            self._embedding = embedding
+            self._audio = Audio(sample_rate=embedding.sample_rate, mono="downmix")
+            self.clustering = AgglomerativeClustering(metric=embedding.metric)
+            self._expects_num_speakers = False
+
+    device = torch.device(
+        ("cuda" if torch.cuda.is_available() else "cpu") if config.device == "auto" else config.device
+    )
+    segmentation = Model.from_pretrained(str(config.segmentation))
+    if segmentation is None:
+        raise RuntimeError(f"pyannote could not load {config.segmentation}")
+    embedding = CamPlusEmbedding(load_campplus(config.embedding, device))
+    pipeline = _CamPlusPipeline(segmentation.eval(), embedding, config)
+    params: dict[str, Any] = {
+        "segmentation": {"min_duration_off": config.min_duration_off},
+        "clustering": {
+            "method": "centroid",
+            "threshold": config.threshold,
+            "min_cluster_size": config.min_cluster_size,
+        },
+    }
+    pipeline.instantiate(params)
+    return pipeline.to(device)
+
+
+def turns_from(annotation: Any, duration: float) -> list[tuple[float, float, Any]]:
+    tracks = []
+    for segment, _, label in annotation.itertracks(yield_label=True):
+        start, end = round(max(segment.start, 0.0), 3), round(min(segment.end, duration), 3)
+        if end > start:
+            tracks.append((start, end, label))
+    tracks.sort(key=lambda t: (t[0], t[1]))
+    return tracks
+
+
+def name_speakers(overlapping, exclusive) -> Diarization:
+    # Names in order of first appearance in the exclusive view, which words and segments are
+    # labelled from (so a transcript's first speaker is SPEAKER_00); the overlapping view reuses them.
+    names: dict[Any, str] = {}
+    for _, _, label in sorted(exclusive, key=lambda t: (t[0], t[1])):
+        names.setdefault(label, f"SPEAKER_{len(names):02d}")
+    for _, _, label in overlapping:
+        names.setdefault(label, f"SPEAKER_{len(names):02d}")
+    return Diarization(
+        turns=[SpeakerTurn(s, e, names[k]) for s, e, k in overlapping],
+        exclusive=[SpeakerTurn(s, e, names[k]) for s, e, k in exclusive],
+    )
+
+
+class NeuralDiarizer:
+    name = "neural"
+
+    def __init__(self, config: NeuralDiarizerConfig) -> None:
+        self._config = config
+        self._pipeline: Any = None
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()  # pyannote pipelines are not documented as re-entrant
+        self._executor = None
+
+    def pipeline(self) -> Any:
+        if self._pipeline is None:
+            with self._load_lock:
+                if self._pipeline is None:
+                    self._pipeline = self._load()
+        return self._pipeline
+
+    def _load(self) -> Any:
+        if self._config.torch_threads > 0:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._executor = ThreadPoolExecutor(
+                1, "neural-diarizer", initializer=_set_torch_threads, initargs=(self._config.torch_threads,)
+            )
+        for path in (self._config.segmentation, self._config.embedding):
+            if not Path(path).is_file():
+                raise EngineUnavailable(f"neural diarizer: {path} not found")
+        try:
+            return _build_pipeline(self._config)
+        except ImportError as exc:
+            raise EngineUnavailable(f"neural diarizer needs pyannote.audio and torchaudio: {exc}") from exc
+        except Exception as exc:  # truncated/corrupt checkpoints surface as many exception types
+            raise EngineUnavailable(f"neural diarizer: cannot load its models: {exc}") from exc
+
+    def diarize(self, request: DiarizationRequest, progress: ProgressCallback | None = None) -> list[SpeakerTurn]:
+        return self.diarize_full(request, progress).turns
+
+    def diarize_full(self, request: DiarizationRequest, progress: ProgressCallback | None = None) -> Diarization:
+        from engines.diarization.pyannote_engine import _Progress
+
+        request.check_counts()
+        audio = np.ascontiguousarray(request.audio, dtype=np.float32).reshape(-1)
+        if not np.isfinite(audio).all():
+            audio = np.nan_to_num(audio, nan=0.0, posinf=1.0, neginf=-1.0)
+        duration = audio.size / SAMPLE_RATE
+        tracker = _Progress(progress, duration)
+        if audio.size < MIN_SAMPLES or np.abs(audio).max() < SILENCE_PEAK:
+            tracker.report(1.0)
+            return Diarization([], [])
+        pipeline = self.pipeline()
+        import torch
+
+        def run():
+            return pipeline(
+                {"waveform": torch.from_numpy(audio)[None], "sample_rate": SAMPLE_RATE},
+                num_speakers=request.num_speakers,
+                min_speakers=request.min_speakers,
+                max_speakers=request.max_speakers,
+                hook=tracker.hook,
+            )
+
+        with self._run_lock:
+            output = run() if self._executor is None else self._executor.submit(run).result()
+        turns = turns_from(output.speaker_diarization, duration)
+        exclusive = turns_from(output.exclusive_speaker_diarization, duration)
+        wanted = request.num_speakers or request.min_speakers
+        if wanted and len({k for *_, k in turns}) < wanted:
+            from engines.diarization.count import split_to_count
+
+            embedding = pipeline._embedding
+
+            def embed(start: float, end: float) -> np.ndarray:
+                piece = torch.from_numpy(audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)].copy())
+                return embedding(piece[None, None])[0]
+
+            turns, exclusive = split_to_count(turns, exclusive, wanted, embed)
+        tracker.report(1.0)
+        return name_speakers(turns, exclusive)
+
+
+def _set_torch_threads(n: int) -> None:
+    import torch
+
+    torch.set_num_threads(n)
