@@ -7,6 +7,7 @@ worker's ModelCache so tasks share it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from engines.types import (
     Segment,
     Transcript,
     TranscriptionRequest,
+    TranslationUnavailable,
     UnsupportedLanguage,
     Word,
 )
@@ -73,6 +75,9 @@ class FasterWhisperEngine:
         return frozenset(_LANGUAGE_CODES)
 
     def transcribe(self, request: TranscriptionRequest, progress: ProgressCallback | None = None) -> Transcript:
+        return self.stream(request, progress).transcript()
+
+    def stream(self, request: TranscriptionRequest, progress: ProgressCallback | None = None) -> WhisperStream:
         supported = self.languages()
         language = request.language
         if language is not None and supported is not None and language not in supported:
@@ -80,43 +85,80 @@ class FasterWhisperEngine:
                 f"language {language!r} is not supported by the configured model"
                 + (" (English only)" if supported == {"en"} else "")
             )
+        if request.task == "translate" and not self._multilingual:
+            raise TranslationUnavailable(
+                "the configured speech-to-text model is English-only; translation needs a multilingual "
+                "model (set stt.model to 'base' or another multilingual Whisper)"
+            )
         if not self._multilingual:
             language = "en"
-        model = self.model()
-        audio = request.audio
-        duration = audio.size / SAMPLE_RATE
-        segments: list[Segment] = []
-        detected = None
-        for offset, stop in long_audio_windows(audio, self._config.window_s):
+        return WhisperStream(self, request, language, progress)
+
+
+class WhisperStream:
+    """faster-whisper's lazy segments, window after window: iterating decodes as it goes."""
+
+    def __init__(
+        self, engine: FasterWhisperEngine, request: TranscriptionRequest, language, progress: ProgressCallback | None
+    ) -> None:
+        self._engine = engine
+        self._request = request
+        self._progress = progress
+        self.language: str | None = language
+        self.language_probability = 0.0
+        self.duration = round(request.audio.size / SAMPLE_RATE, 3)
+        self.segments: list[Segment] = []
+        self._iterator = self._decode()
+
+    def __iter__(self) -> Iterator[Segment]:
+        return self._iterator
+
+    def transcript(self) -> Transcript:
+        for _ in self._iterator:
+            pass
+        segments = self.segments
+        return Transcript(
+            text=" ".join(s.text for s in segments if s.text).strip(),
+            language=self.language or "",
+            language_probability=self.language_probability,
+            duration=self.duration,
+            segments=segments,
+        )
+
+    def _decode(self) -> Iterator[Segment]:
+        cfg, request, progress = self._engine._config, self._request, self._progress
+        model = self._engine.model()
+        audio, duration = request.audio, request.audio.size / SAMPLE_RATE
+        language, detected = self.language, False
+        options = {"initial_prompt": request.initial_prompt, "task": request.task}
+        if request.temperature is not None:
+            options["temperature"] = request.temperature
+        for offset, stop in long_audio_windows(audio, cfg.window_s):
             # faster-whisper computes the log-mel features of everything it is given at once; windows
             # keep that (and its STFT) to minutes of audio, so an hour costs no more than ten minutes.
             segments_iter, info = model.transcribe(
                 audio[offset:stop],
                 language=language,
-                beam_size=self._config.beam_size,
+                beam_size=cfg.beam_size,
                 word_timestamps=request.word_timestamps,
                 vad_filter=request.vad_filter,
                 condition_on_previous_text=False,  # avoids the repetition loops seen on telephone audio
+                **options,
             )
-            if detected is None:
-                detected = info
+            if not detected:
+                detected = True
+                self.language, self.language_probability = info.language, float(info.language_probability)
                 language = language or info.language  # one language for the whole file
             shift = offset / SAMPLE_RATE
             # Lazy generator: segments are decoded as we iterate, which is what lets progress move.
             for seg in segments_iter:
-                segments.append(_segment(len(segments), seg, shift))
+                segment = _segment(len(self.segments), seg, shift)
+                self.segments.append(segment)
                 if progress is not None:
-                    progress(min(segments[-1].end, duration), duration)
+                    progress(min(segment.end, duration), duration)
+                yield segment
         if progress is not None:
             progress(duration, duration)
-        info = detected
-        return Transcript(
-            text=" ".join(s.text for s in segments if s.text).strip(),
-            language=info.language,
-            language_probability=float(info.language_probability),
-            duration=round(duration, 3),
-            segments=segments,
-        )
 
 
 def _segment(index: int, seg, shift: float) -> Segment:

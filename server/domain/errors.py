@@ -73,3 +73,8 @@ class QueueUnavailable(ServiceError):
 class StorageFull(ServiceError):
     status = 507
     code = "storage_full"
+
+
+class Timeout(ServiceError):
+    status = 504
+    code = "timeout"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
@@ -27,6 +27,12 @@ class SttOptions(FormOptions):
     """Upper bound on the number of speakers."""
     word_timestamps: bool = False
     """Include words with start, end, probability and speaker in each segment."""
+    prompt: str | None = Field(default=None, max_length=2000)
+    """Context for the decoder (Whisper's initial prompt): names, spellings, the previous sentence."""
+    temperature: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Decoding temperature; omit for Whisper's fallback schedule (0.0 rising when decoding fails)."""
+    task: Literal["transcribe", "translate"] = "transcribe"
+    """translate: speech in any language to English text (needs a multilingual model)."""
 
     @field_validator("language", mode="before")
     @classmethod

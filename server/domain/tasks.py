@@ -63,6 +63,9 @@ class Task:
     error: TaskError | None = None
     attempts: int = 0  # how many times a worker started it; bounded, so a poison task can't loop
     lane: TaskLane = TaskLane.BATCH
+    # Which front-end made it and what its client asked for, e.g. {"api": "openai", "model": "tts-1"}:
+    # recorded for operators, never read by the worker.
+    origin: dict[str, Any] = field(default_factory=dict)
 
     @staticmethod
     def new(
@@ -71,6 +74,7 @@ class Task:
         params: dict[str, Any] | None = None,
         task_id: str | None = None,
         lane: TaskLane = TaskLane.BATCH,
+        origin: dict[str, Any] | None = None,
     ) -> Task:
         now = utcnow()
         return Task(
@@ -83,6 +87,7 @@ class Task:
             updated_at=now,
             params=dict(params or {}),
             lane=lane,
+            origin=dict(origin or {}),
         )
 
     def evolve(self, **changes: Any) -> Task:
@@ -114,4 +119,5 @@ class Task:
             error=TaskError(**error) if error else None,
             attempts=int(data.get("attempts", 0)),
             lane=TaskLane(data.get("lane", TaskLane.BATCH)),
+            origin=data.get("origin") or {},
         )

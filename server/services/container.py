@@ -33,6 +33,7 @@ from server.services.catalog import CatalogService
 from server.services.janitor import sweep
 from server.services.submissions import SubmissionService
 from server.services.task_events import RedisTaskEvents, TaskEvents
+from server.services.task_stream import TaskStream, open_task_stream
 from server.services.tasks import TaskService
 from server.settings import Settings
 
@@ -61,10 +62,11 @@ class Services:
     quotas: QuotaStore
     task_metrics: TaskMetrics
     voices: object  # the voice store, swept by the janitor
+    streams: TaskStream  # running tasks' partial output (see task_stream.py)
     rate_limited: Counter = field(default_factory=Counter)
 
 
-def build_dispatcher(settings: Settings, store, artifacts, metrics) -> Dispatcher:
+def build_dispatcher(settings: Settings, store, artifacts, metrics, streams) -> Dispatcher:
     if settings.distributed:
         from server.dispatch.distributed import CeleryDispatcher
 
@@ -74,7 +76,7 @@ def build_dispatcher(settings: Settings, store, artifacts, metrics) -> Dispatche
     from server.dispatch.embedded import EmbeddedWorkerPool
     from server.worker.context import WorkerContext
 
-    ctx = WorkerContext.build(settings, store=store, artifacts=artifacts, metrics=metrics)
+    ctx = WorkerContext.build(settings, store=store, artifacts=artifacts, metrics=metrics, streams=streams)
     return EmbeddedWorkerPool(ctx, settings.worker.embedded_concurrency, settings.worker.interactive_workers)
 
 
@@ -90,11 +92,12 @@ def build_services(settings: Settings) -> Services:
     store = open_task_store(settings)
     artifacts = open_artifacts(settings)
     task_metrics = open_task_metrics(settings)  # shared with the embedded workers in this process
-    dispatcher = build_dispatcher(settings, store, artifacts, task_metrics)
+    streams = open_task_stream(settings)  # embedded: the one in-memory stream the workers publish to
+    dispatcher = build_dispatcher(settings, store, artifacts, task_metrics, streams)
     cache = RedisCache(redis_client(settings.redis_url), settings.redis_prefix) if settings.redis_url else MemoryCache()
     voices = open_voice_store(settings)
     catalog = CatalogService(voices, open_usage_counter(settings), dispatcher.capabilities, cache)
-    tasks = TaskService(store, artifacts, dispatcher, build_task_events(settings, store))
+    tasks = TaskService(store, artifacts, dispatcher, build_task_events(settings, store), streams)
     quotas = open_quota_store(settings)
     return Services(
         settings=settings,
@@ -107,6 +110,7 @@ def build_services(settings: Settings) -> Services:
         quotas=quotas,
         task_metrics=task_metrics,
         voices=voices,
+        streams=streams,
     )
 
 
@@ -123,6 +127,9 @@ async def running(services: Services) -> AsyncIterator[Services]:
         sweeper.cancel()
         await services.tasks.events.stop()
         await to_thread.run_sync(services.dispatcher.stop)
+        close = getattr(services.streams, "close", None)  # the Redis follower's connections
+        if close is not None:
+            await close()
 
 
 async def _janitor(services: Services) -> None:

@@ -17,6 +17,12 @@ def check_servable(options: SttOptions, capabilities: dict[str, Any]) -> None:
             f"{', '.join(languages)}; it cannot do {options.language!r}",
             code="unsupported_language",
         )
+    if options.task == "translate" and languages is not None and set(languages) <= {"en"}:
+        raise InvalidRequest(
+            f"the configured speech-to-text model ({stt.get('model')}) is English-only; translation needs a "
+            "multilingual model (set VOICE_API_STT__MODEL=base)",
+            code="translation_unavailable",
+        )
     if options.diarize and capabilities.get("diarization", {}).get("available") is False:
         raise InvalidRequest(
             "speaker diarization is not available on this server; send diarize=false",

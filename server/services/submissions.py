@@ -55,7 +55,13 @@ class SubmissionService:
         self._capabilities = capabilities
 
     async def submit_stt(
-        self, caller: Caller, source: AudioSource, options: OptionsFrom[SttOptions], *, interactive: bool | None = None
+        self,
+        caller: Caller,
+        source: AudioSource,
+        options: OptionsFrom[SttOptions],
+        *,
+        interactive: bool | None = None,
+        origin: dict | None = None,
     ) -> Task:
         task_id = new_task_id()
         with self._tasks.staging(task_id):
@@ -66,9 +72,11 @@ class SubmissionService:
             lane = choose_lane(self._settings.worker, TaskKind.STT, info.duration, interactive)
             params = opts.model_dump(exclude_defaults=True)
             with charged(self._quotas, caller.owner, caller.plan, "stt_seconds", seconds):
-                return await self._record(TaskKind.STT, caller, params, task_id, lane)
+                return await self._record(TaskKind.STT, caller, params, task_id, lane, origin)
 
-    async def submit_tts(self, caller: Caller, request: TtsRequest, *, interactive: bool | None = None) -> Task:
+    async def submit_tts(
+        self, caller: Caller, request: TtsRequest, *, interactive: bool | None = None, origin: dict | None = None
+    ) -> Task:
         settings = self._settings.tts
         voices = resolve_voices(request, settings)
         script = check_script(request, voices, settings)
@@ -81,7 +89,7 @@ class SubmissionService:
             charged(self._quotas, caller.owner, caller.plan, "tts_characters", script.spoken_chars),
         ):
             self._tasks.artifacts.write_bytes(task_id, SCRIPT_ARTIFACT, request.text.encode("utf-8"))
-            return await self._record(TaskKind.TTS, caller, params, task_id, lane)
+            return await self._record(TaskKind.TTS, caller, params, task_id, lane, origin)
 
     async def submit_clone(self, caller: Caller, source: AudioSource, options: OptionsFrom[CloneOptions]) -> Task:
         limits = self._settings.clone
@@ -108,9 +116,11 @@ class SubmissionService:
         max_seconds = audio_limit_seconds(self._settings.stt.max_duration_s, caller.plan)
         return await to_thread.run_sync(check_audio, staged.path, max_seconds)
 
-    async def _record(self, kind: TaskKind, caller: Caller, params: dict, task_id: str, lane: TaskLane) -> Task:
+    async def _record(
+        self, kind: TaskKind, caller: Caller, params: dict, task_id: str, lane: TaskLane, origin: dict | None = None
+    ) -> Task:
         return await to_thread.run_sync(
-            lambda: self._tasks.submit(kind, caller.owner, params, task_id, caller.plan, lane=lane)
+            lambda: self._tasks.submit(kind, caller.owner, params, task_id, caller.plan, lane=lane, origin=origin)
         )
 
 

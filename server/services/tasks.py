@@ -17,6 +17,7 @@ from server.domain.task_store import TaskStore, TooManyActive
 from server.domain.tasks import Task, TaskKind, TaskLane, TaskStatus
 from server.services.quota import too_many_tasks
 from server.services.task_events import TaskEvents
+from server.services.task_stream import LocalTaskStream, StreamItem, TaskStream
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +28,18 @@ class TaskService:
     FALLBACK_POLL_S = 2.0
 
     def __init__(
-        self, store: TaskStore, artifacts: ArtifactStore, dispatcher: Dispatcher, events: TaskEvents | None = None
+        self,
+        store: TaskStore,
+        artifacts: ArtifactStore,
+        dispatcher: Dispatcher,
+        events: TaskEvents | None = None,
+        streams: TaskStream | None = None,
     ) -> None:
         self.store = store
         self.artifacts = artifacts
         self.dispatcher = dispatcher
         self.events = events if events is not None else TaskEvents()
+        self.streams = streams if streams is not None else LocalTaskStream()
 
     @contextlib.contextmanager
     def staging(self, task_id: str) -> Iterator[None]:
@@ -52,10 +59,11 @@ class TaskService:
         task_id: str,
         plan=None,
         lane: TaskLane = TaskLane.BATCH,
+        origin: dict[str, Any] | None = None,
     ) -> Task:
         """Record the task and hand it to the workers. Call it inside `staging(task_id)`, which
         removes the staged inputs if this fails."""
-        task = Task.new(kind, owner, params, task_id=task_id, lane=lane)
+        task = Task.new(kind, owner, params, task_id=task_id, lane=lane, origin=origin)
         max_active = plan.max_concurrent_tasks if plan is not None else None
         try:
             self.store.create(task, max_active=max_active)
@@ -123,3 +131,15 @@ class TaskService:
         async for task in self.watch(task_id, owner, kind, timeout):  # noqa: B007 - the last one counts
             pass
         return task  # type: ignore[return-value] - watch yields at least once (or raises NotFound)
+
+    async def follow(self, task_id: str, owner: str, kind: TaskKind) -> AsyncIterator[StreamItem]:
+        """The task's partial output (see task_stream.py) from its first item until it ends. 404 for
+        someone else's task, as `get`. May raise StreamTruncated when items were dropped."""
+        await to_thread.run_sync(self.get, task_id, owner, kind)
+
+        async def is_over() -> bool:
+            task = await to_thread.run_sync(self.get, task_id, owner, kind)
+            return task.status.terminal
+
+        async for item in self.streams.follow(task_id, is_over, self.FALLBACK_POLL_S):
+            yield item

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engines.model_cache import ModelCache
+from engines.tts.loudness import VoiceLevels
 from server.domain.artifacts import ArtifactStore
 from server.domain.factory import (
     open_artifacts,
@@ -16,6 +17,7 @@ from server.domain.factory import (
 )
 from server.domain.metrics import TaskMetrics
 from server.domain.task_store import TaskStore
+from server.services.task_stream import StreamPublisher, open_task_stream
 from server.settings import Settings
 from server.worker.engines import EngineRegistry
 
@@ -27,16 +29,19 @@ class WorkerContext:
     artifacts: ArtifactStore
     cache: ModelCache
     metrics: TaskMetrics
+    streams: StreamPublisher  # partial output (audio chunks, transcript segments) for followers
     engines: EngineRegistry = field(init=False)
     usage: object = field(init=False)
     voices: object = field(init=False)
     leases: object = field(init=False)
+    levels: VoiceLevels = field(init=False)  # each voice's loudness, calibrated once per process
 
     def __post_init__(self) -> None:
         self.engines = EngineRegistry(self.settings, self.cache)
         self.leases = open_task_leases(self.settings)
         self.usage = open_usage_counter(self.settings)
         self.voices = open_voice_store(self.settings)
+        self.levels = VoiceLevels()
 
     @staticmethod
     def build(
@@ -44,12 +49,14 @@ class WorkerContext:
         store: TaskStore | None = None,
         artifacts: ArtifactStore | None = None,
         metrics: TaskMetrics | None = None,
+        streams: StreamPublisher | None = None,
     ) -> WorkerContext:
         return WorkerContext(
             settings=settings,
             store=store or open_task_store(settings),
             artifacts=artifacts or open_artifacts(settings),
             metrics=metrics or open_task_metrics(settings),
+            streams=streams or open_task_stream(settings),
             cache=ModelCache(
                 idle_ttl=settings.worker.model_idle_ttl_s,
                 budget_bytes=int(budget * 2**20) if (budget := settings.worker.model_memory_budget_mb) else None,

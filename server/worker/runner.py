@@ -78,7 +78,12 @@ def _run(
 ) -> tuple[str, dict[str, Any] | None]:
     """Run the job and record its outcome in the store; returns (outcome code, result)."""
     try:
-        result = _call_job(job, ctx, task, reporter, timeout_errors)
+        ctx.streams.reset(task.id)  # a new attempt starts its partial output afresh
+        try:
+            result = _call_job(job, ctx, task, reporter, timeout_errors)
+        finally:
+            # Before the outcome is stored: a follower that sees the task ended has seen every item.
+            ctx.streams.end(task.id)
     except TaskTimeout as exc:
         return _fail(ctx, task.id, exc.code, exc.message), None
     except timeout_errors:
