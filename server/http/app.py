@@ -17,6 +17,7 @@ from server.http.controllers.clone import CloneController
 from server.http.controllers.health import health
 from server.http.controllers.metrics import metrics
 from server.http.controllers.models import ModelsController
+from server.http.controllers.openai_audio import OpenAiAudioController
 from server.http.controllers.stt import SttController
 from server.http.controllers.tts import TtsController
 from server.http.controllers.usage import usage
@@ -43,13 +44,22 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
 
     v1 = Router(
         path="/v1",
-        route_handlers=[health, usage, SttController, TtsController, CloneController, ModelsController],
+        route_handlers=[
+            health,
+            usage,
+            SttController,
+            TtsController,
+            CloneController,
+            ModelsController,
+            OpenAiAudioController,
+        ],
     )
     return Litestar(
         route_handlers=[v1, metrics],
         dependencies={
             # Each controller asks for the one service it uses; health, usage and metrics read several.
             "services": _provide(services),
+            "settings": _provide(settings),
             "tasks": _provide(services.tasks),
             "submissions": _provide(services.submissions),
             "catalog": _provide(services.catalog),
