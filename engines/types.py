@@ -42,6 +42,9 @@ class TranscriptionRequest:
     initial_prompt: str | None = None  # context for the decoder: spellings, names, hotwords
     temperature: float | None = None  # None: the engine's own fallback schedule; else one fixed value
     task: str = "transcribe"  # or "translate": speech in any language to English text (multilingual models)
+    # Decode about this much audio first, on its own (cut at a pause), so the first segments come out
+    # after a fraction of the file's time instead of after a whole 30 s window. None: plain windows.
+    first_window_s: float | None = None
 
 
 @dataclass

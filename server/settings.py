@@ -164,6 +164,9 @@ class OpenAiSettings(BaseModel):
     voice_aliases: dict[str, str] = {name: "" for name in OPENAI_VOICES}
     """OpenAI voice names and the installed voice (or clone) id each one speaks with; "" = tts.default_voice.
     Any /v1/models voice id is accepted as well. JSON in the environment: '{"nova": "en_US-amy-medium"}'."""
+    speech_first_chunk_characters: int | None = Field(default=60, ge=20, le=250)
+    """/v1/audio/speech cuts its first sentence after about this many characters (at a clause or word)
+    so the first audio comes sooner; null: whole sentences, as /v1/tts."""
     transcription_timeout_s: float = Field(default=3600.0, gt=0)
     """How long a non-streaming transcription request waits for its task before answering 504 (the task
     goes on and stays visible at /v1/stt/{id})."""

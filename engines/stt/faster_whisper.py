@@ -133,7 +133,7 @@ class WhisperStream:
         options = {"initial_prompt": request.initial_prompt, "task": request.task}
         if request.temperature is not None:
             options["temperature"] = request.temperature
-        for offset, stop in long_audio_windows(audio, cfg.window_s):
+        for offset, stop in long_audio_windows(audio, cfg.window_s, first_s=request.first_window_s):
             # faster-whisper computes the log-mel features of everything it is given at once; windows
             # keep that (and its STFT) to minutes of audio, so an hour costs no more than ten minutes.
             segments_iter, info = model.transcribe(
@@ -177,11 +177,21 @@ def _segment(index: int, seg, shift: float) -> Segment:
     )
 
 
-def long_audio_windows(audio: np.ndarray, window_s: float, search_s: float = 10.0) -> list[tuple[int, int]]:
+def long_audio_windows(
+    audio: np.ndarray, window_s: float, search_s: float = 10.0, first_s: float | None = None
+) -> list[tuple[int, int]]:
     """(start, stop) sample ranges of about `window_s`, each cut at the quietest 100 ms within
-    `search_s` before the nominal boundary, so a cut falls in a pause rather than inside a word."""
+    `search_s` before the nominal boundary, so a cut falls in a pause rather than inside a word.
+    `first_s`: the first range is only about that long (cut at the quietest 100 ms within 40% of it
+    either side), for an early first result."""
     window, search, frame = int(window_s * SAMPLE_RATE), int(search_s * SAMPLE_RATE), SAMPLE_RATE // 10
     bounds, start = [], 0
+    if first_s and audio.size > 2 * first_s * SAMPLE_RATE:
+        lo, hi = int(0.6 * first_s * SAMPLE_RATE), int(1.4 * first_s * SAMPLE_RATE)
+        region = audio[lo:hi]
+        energy = np.square(region[: region.size // frame * frame]).reshape(-1, frame).mean(axis=1)
+        start = lo + int(np.argmin(energy)) * frame + frame // 2
+        bounds.append((0, start))
     while audio.size - start > window + search:
         lo = start + window - search
         region = audio[lo : start + window]

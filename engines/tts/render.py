@@ -74,7 +74,8 @@ class RenderStream:
     the pause before a piece is part of it, the lead-in silence is in the first and the tail in the
     last, so the arrays joined are the whole render. Each voice's loudness comes from `levels`
     (calibrated once per voice, not measured over the script), so the first sentence can be sent
-    before the second is synthesised. `info` is complete once iteration ends.
+    before the second is synthesised. `first_chunk_chars` makes the first piece a short phrase, for
+    a stream whose first audio should come sooner still. `info` is complete once iteration ends.
     """
 
     def __init__(
@@ -87,9 +88,12 @@ class RenderStream:
         max_chunk_chars: int = 250,
         language: str | None = None,
         levels: VoiceLevels | None = None,
+        first_chunk_chars: int | None = None,
     ) -> None:
         items = script.items if isinstance(script, Script) else list(script)
         self._pieces = _plan(items, len(voices), max_chunk_chars)
+        if first_chunk_chars:
+            self._pieces = _split_first(self._pieces, first_chunk_chars)
         self._voices = voices
         self._speed = speed
         self._progress = progress
@@ -188,6 +192,22 @@ def _plan(items, n_voices: int, max_chars: int) -> list[_Piece]:
         if chunks and not item.text.rstrip().endswith(_SENTENCE_END):
             pieces[-1].boundary = CLAUSE  # a style cue mid-sentence: keep the sentence flowing
     return pieces
+
+
+def _split_first(pieces: list[_Piece], max_chars: int) -> list[_Piece]:
+    """The first speech piece cut to at most `max_chars` (at a clause, else a word), its remainder
+    kept as one piece: the first audio of a stream comes after a few words, not a whole sentence."""
+    index = next((i for i, p in enumerate(pieces) if p.event is None), None)
+    if index is None or len(pieces[index].text) <= max_chars:
+        return pieces
+    piece = pieces[index]
+    head = chunk_text(piece.text, max_chars)[0]
+    rest = piece.text[len(head.text) :].strip()
+    if not rest:
+        return pieces
+    first = _Piece(piece.speaker, head.text, piece.style, head.boundary, piece.paragraph)
+    second = _Piece(piece.speaker, rest, piece.style, piece.boundary, piece.paragraph)
+    return [*pieces[:index], first, second, *pieces[index + 1 :]]
 
 
 def _gap(prev: _Piece, cur: _Piece) -> float:

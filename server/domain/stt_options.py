@@ -31,6 +31,9 @@ class SttOptions(FormOptions):
     """Context for the decoder (Whisper's initial prompt): names, spellings, the previous sentence."""
     temperature: float | None = Field(default=None, ge=0.0, le=1.0)
     """Decoding temperature; omit for Whisper's fallback schedule (0.0 rising when decoding fails)."""
+    streaming: bool = False
+    """Decode the first few seconds on their own so the first segments reach a follower of the task's
+    output sooner (the OpenAI route's stream=true); a word at that cut can differ from a plain decode."""
     task: Literal["transcribe", "translate"] = "transcribe"
     """translate: speech in any language to English text (needs a multilingual model)."""
 

@@ -28,6 +28,9 @@ class TtsRequest(BaseModel):
     """Speaking rate multiplier."""
     volume_db: float = Field(default=0.0, ge=-30.0, le=12.0)
     """Gain applied to the finished audio, in dB (a limiter prevents clipping)."""
+    first_chunk_characters: int | None = Field(default=None, ge=20, le=250)
+    """Cut the first sentence after at most this many characters (at a clause, else a word), so the
+    first audio of a streamed download comes sooner; default: whole sentences."""
     language: str | None = Field(default=None, max_length=16)
     """Language hint for multilingual engines (XTTS); Piper voices have a fixed language."""
 

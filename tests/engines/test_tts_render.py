@@ -214,3 +214,17 @@ def test_the_stream_yields_each_sentence_as_it_is_made_and_joins_to_the_whole(sy
     assert counting.calls == 7  # the voice's level was kept: no second calibration
     assert sr == 22050 and np.array_equal(np.concatenate([first, *rest]), whole)  # deterministic Piper
     assert info["chunks"] == 3 and info["events"] == 1 and info["speakers"][0]["voice_id"] == JOE
+
+
+def test_a_short_first_chunk_cuts_only_the_first_sentence(synth):
+    from engines.tts.render import RenderStream
+
+    text = "The old lighthouse stood at the edge of the cliff, its white paint peeling after decades. It stood."
+    plain = RenderStream(parse_script(text), [(synth, JOE)])
+    cut = RenderStream(parse_script(text), [(synth, JOE)], first_chunk_chars=60)
+    assert [p.text for p in cut._pieces] == [
+        "The old lighthouse stood at the edge of the cliff,",
+        "its white paint peeling after decades.",
+        "It stood.",
+    ]
+    assert len(plain._pieces) == 2 and cut.chunks == 3

@@ -7,8 +7,6 @@ client that goes away stops only its own response: the task runs on and keeps it
 
 from __future__ import annotations
 
-import base64
-
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIType, Schema
@@ -19,14 +17,14 @@ from server.auth.caller import Caller
 from server.domain.tts_artifacts import AUDIO_FORMATS
 from server.http.identity import COUNTS
 from server.http.multipart import MultipartUpload
-from server.http.openai.errors import OPENAI_EXCEPTION_HANDLERS, openai_error_body
-from server.http.openai.speech import SpeechRequest, plan_speech, usage
-from server.http.openai.sse import SSE_HEADERS, sse_event
-from server.http.openai.transcription import TranscriptionForm, diarized_segments, parse_form, render
-from server.http.openai.transcription import usage as duration_usage
+from server.http.openai.errors import OPENAI_EXCEPTION_HANDLERS
+from server.http.openai.events import speech_events, transcript_events
+from server.http.openai.speech import SpeechRequest, plan_speech
+from server.http.openai.sse import SSE_HEADERS
+from server.http.openai.transcription import TranscriptionForm, parse_form, render
 from server.http.openapi_docs import AUDIO_FILE, multipart_operation
 from server.services.submissions import SubmissionService
-from server.services.task_output import finished_transcript, first_then_rest, follow_audio, follow_segments
+from server.services.task_output import finished_transcript, first_then_rest, follow_audio
 from server.services.tasks import TaskService
 from server.settings import Settings
 
@@ -72,7 +70,7 @@ class OpenAiAudioController(Controller):
         headers = {**plan.headers, "X-Task-Id": task.id}
         if data.stream_format == "sse":
             return Stream(
-                _speech_events(chunks, len(data.input)),
+                speech_events(chunks, len(data.input)),
                 media_type="text/event-stream",
                 headers={**headers, **SSE_HEADERS},
             )
@@ -128,49 +126,8 @@ async def _transcribe(request, caller, settings, submissions, tasks, translate: 
     headers = {"X-Task-Id": task.id}
     timeout = settings.openai.transcription_timeout_s
     if form.stream and not translate:
-        events = _transcript_events(tasks, task.id, caller.owner, form, timeout)
+        events = transcript_events(tasks, task.id, caller.owner, form, timeout)
         return Stream(events, media_type="text/event-stream", headers={**headers, **SSE_HEADERS})
     document = await finished_transcript(tasks, task.id, caller.owner, timeout)
     body, media_type = render(form, document, task_name)
     return Response(body, media_type=media_type, headers=headers)
-
-
-async def _speech_events(chunks, characters: int):
-    sent = 0
-    try:
-        async for chunk in chunks:
-            sent += len(chunk)
-            yield sse_event({"type": "speech.audio.delta", "audio": base64.b64encode(chunk).decode()})
-    except Exception as exc:  # the headers are out: the failure becomes the stream's last event
-        yield sse_event(
-            openai_error_body(500, {"code": getattr(exc, "code", "internal_error"), "message": str(exc)}), "error"
-        )
-        return
-    yield sse_event({"type": "speech.audio.done", "usage": usage(characters, sent)})
-
-
-async def _transcript_events(tasks, task_id: str, owner: str, form: TranscriptionForm, timeout: float):
-    """Deltas as segments are decoded (joined they are the final text), the speaker-labelled
-    segments once diarization is done (diarized_json), then the whole text."""
-    try:
-        first = True
-        async for segment in follow_segments(tasks, task_id, owner):
-            if not segment.get("text"):
-                continue
-            yield sse_event(
-                {"type": "transcript.text.delta", "delta": segment["text"] if first else " " + segment["text"]}
-            )
-            first = False
-        document = await finished_transcript(tasks, task_id, owner, timeout)
-    except Exception as exc:
-        yield sse_event(
-            openai_error_body(
-                getattr(exc, "status", 500), {"code": getattr(exc, "code", "internal_error"), "message": str(exc)}
-            ),
-            "error",
-        )
-        return
-    if form.response_format == "diarized_json":
-        for segment in diarized_segments(document):
-            yield sse_event(segment)
-    yield sse_event({"type": "transcript.text.done", "text": document["text"], "usage": duration_usage(document)})

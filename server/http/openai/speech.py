@@ -76,6 +76,7 @@ def plan_speech(body: SpeechRequest, settings: Settings) -> SpeechPlan:
             format=body.response_format,
             speed=speed,
             sample_rate=OPENAI_PCM_RATE if body.response_format == "pcm" else None,
+            first_chunk_characters=settings.openai.speech_first_chunk_characters,
         )
     except ValidationError as exc:  # what our request refuses beyond OpenAI's (control characters…)
         first = exc.errors()[0]

@@ -69,6 +69,8 @@ def parse_form(fields: dict[str, str | list[str]], translate: bool) -> Transcrip
     for name in ("language", "prompt", "temperature"):
         if (value := _one(fields, name)) not in (None, ""):
             options[name] = value
+    if stream:
+        options["streaming"] = True
     if translate:
         options.pop("language", None)  # the target is English; the source is detected
         options["task"] = "translate"

@@ -17,6 +17,9 @@ from server.worker.progress import ProgressReporter
 
 log = logging.getLogger(__name__)
 
+# A streaming transcription decodes about this much first (see TranscriptionRequest.first_window_s).
+STREAMING_FIRST_WINDOW_S = 6.0
+
 
 def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, Any]:
     options = SttOptions.parse(task.params)
@@ -38,6 +41,7 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
             initial_prompt=options.prompt,
             temperature=options.temperature,
             task=options.task,
+            first_window_s=STREAMING_FIRST_WINDOW_S if options.streaming else None,
         ),
         progress=progress.span(5, transcribe_end),
     )

@@ -43,6 +43,7 @@ def run_tts(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
         max_chunk_chars=ctx.settings.tts.max_chunk_characters,
         language=request.language,
         levels=ctx.levels,
+        first_chunk_chars=request.first_chunk_characters,
     )
     # Each piece is encoded and published as soon as it is made (followers hear the first sentence
     # while the next is synthesised); the file is encoded from the whole, as it always was.
