@@ -46,6 +46,7 @@ PARAGRAPH = (
     "every single night of the long cold year."
 )
 FIRST_SENTENCE = PARAGRAPH.split(". ")[0] + "."
+FIRST_CHUNK = FIRST_SENTENCE.split(", ")[0] + ","  # what /v1/audio/speech synthesises first (60 characters at most)
 
 
 def speech_first_byte(client: httpx.Client) -> tuple[float, float]:
@@ -101,13 +102,16 @@ def raw_engines(repeats: int) -> dict:
 
     settings = Settings()
     piper = PiperSynthesizer()
-    request = SynthesisRequest(text=FIRST_SENTENCE, voice_id=settings.tts.default_voice)
-    piper.synthesize(request)
-    sentence = []
-    for _ in range(repeats):
+
+    def synthesis(text: str) -> float:
+        request = SynthesisRequest(text=text, voice_id=settings.tts.default_voice)
         started = time.perf_counter()
         piper.synthesize(request)
-        sentence.append(time.perf_counter() - started)
+        return time.perf_counter() - started
+
+    synthesis(FIRST_SENTENCE)
+    sentence = [synthesis(FIRST_SENTENCE) for _ in range(repeats)]
+    chunk = [synthesis(FIRST_CHUNK) for _ in range(repeats)]
     stt = build_faster_whisper(settings, ModelCache())
     from engines.types import TranscriptionRequest
 
@@ -119,6 +123,7 @@ def raw_engines(repeats: int) -> dict:
     transcribe()
     return {
         "first_sentence_s": statistics.median(sentence),
+        "first_chunk_s": statistics.median(chunk),
         "stt_s": statistics.median(transcribe() for _ in range(repeats)),
     }
 
@@ -172,13 +177,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     print(
-        f"{len(PARAGRAPH)}-character paragraph (mp3); sample.wav (30 s); {os.cpu_count()} CPUs; "
-        f"median of {args.repeats}",
-        file=sys.stderr,
+        f"{len(PARAGRAPH)}-character paragraph (mp3); sample.wav (30 s); {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f} at the start; median of {args.repeats}"
     )
     raw = raw_engines(args.repeats)
     print(
-        f"raw engine: first sentence {raw['first_sentence_s']:.3f} s; faster-whisper on sample.wav {raw['stt_s']:.2f} s"
+        f"raw engine: first sentence ({len(FIRST_SENTENCE)} chars) {raw['first_sentence_s']:.3f} s, its first clause "
+        f"({len(FIRST_CHUNK)} chars) {raw['first_chunk_s']:.3f} s; faster-whisper on sample.wav {raw['stt_s']:.2f} s"
     )
     print(
         "| mode | first audio byte (s) | last byte (s) | whole file, /v1/tts (s) | first delta (s) | "

@@ -182,12 +182,13 @@ def long_audio_windows(
 ) -> list[tuple[int, int]]:
     """(start, stop) sample ranges of about `window_s`, each cut at the quietest 100 ms within
     `search_s` before the nominal boundary, so a cut falls in a pause rather than inside a word.
-    `first_s`: the first range is only about that long (cut at the quietest 100 ms within 40% of it
-    either side), for an early first result."""
+    `first_s`: the first range holds only about that much from where speech starts (cut at the
+    quietest 100 ms within 40% of it either side), for an early first result."""
     window, search, frame = int(window_s * SAMPLE_RATE), int(search_s * SAMPLE_RATE), SAMPLE_RATE // 10
     bounds, start = [], 0
-    if first_s and audio.size > 2 * first_s * SAMPLE_RATE:
-        lo, hi = int(0.6 * first_s * SAMPLE_RATE), int(1.4 * first_s * SAMPLE_RATE)
+    onset = _speech_onset(audio, frame) if first_s else 0
+    if first_s and audio.size - onset > 2 * first_s * SAMPLE_RATE:
+        lo, hi = onset + int(0.6 * first_s * SAMPLE_RATE), onset + int(1.4 * first_s * SAMPLE_RATE)
         region = audio[lo:hi]
         energy = np.square(region[: region.size // frame * frame]).reshape(-1, frame).mean(axis=1)
         start = lo + int(np.argmin(energy)) * frame + frame // 2
@@ -201,3 +202,15 @@ def long_audio_windows(
         start = cut
     bounds.append((start, audio.size))
     return bounds
+
+
+def _speech_onset(audio: np.ndarray, frame: int) -> int:
+    """The first 100 ms frame clearly above the recording's noise floor (a cheap energy test: the
+    first window must hold speech, not the silence many recordings start with)."""
+    n = audio.size // frame
+    if n < 2:
+        return 0
+    rms = np.sqrt(np.square(audio[: n * frame]).reshape(n, frame).mean(axis=1))
+    floor, loud = np.percentile(rms, 10), np.percentile(rms, 90)
+    above = np.nonzero(rms > max(4 * floor, 0.1 * loud))[0]
+    return int(above[0]) * frame if len(above) else 0

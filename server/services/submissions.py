@@ -32,7 +32,7 @@ from server.services.lanes import choose_lane
 from server.services.quota import audio_limit_seconds, charged, upload_limit_bytes
 from server.services.stt_requests import check_servable
 from server.services.tasks import TaskService
-from server.services.tts_requests import check_script, resolve_voices
+from server.services.tts_requests import check_engine, check_script, resolve_voices
 from server.settings import Settings
 
 Options = TypeVar("Options")
@@ -75,9 +75,18 @@ class SubmissionService:
                 return await self._record(TaskKind.STT, caller, params, task_id, lane, origin)
 
     async def submit_tts(
-        self, caller: Caller, request: TtsRequest, *, interactive: bool | None = None, origin: dict | None = None
+        self,
+        caller: Caller,
+        request: TtsRequest,
+        *,
+        interactive: bool | None = None,
+        origin: dict | None = None,
+        engine: str | None = None,
     ) -> Task:
+        """`engine`: the client named one (piper, xtts); refused unless the workers have it."""
         settings = self._settings.tts
+        if engine is not None:
+            check_engine(engine, await to_thread.run_sync(self._capabilities))
         voices = resolve_voices(request, settings)
         script = check_script(request, voices, settings)
         await to_thread.run_sync(self._catalog.check_usable, caller.owner, voices)

@@ -23,3 +23,13 @@ def check_script(request: TtsRequest, voices: list[str], settings: TtsSettings) 
         raise PayloadTooLarge(str(exc), code="text_too_long", limit=settings.max_characters) from exc
     except ScriptError as exc:
         raise InvalidRequest(str(exc), code=exc.code, position=exc.position) from exc
+
+
+def check_engine(engine: str, capabilities: dict) -> None:
+    served = (capabilities.get("tts") or {}).get("engine") or ""
+    if served and engine not in served.split("+"):
+        raise InvalidRequest(
+            f"the {engine} engine is not available on this server (it serves {served.replace('+', ', ')})",
+            code="engine_unavailable",
+            param="model",
+        )

@@ -156,6 +156,19 @@ def test_streaming_response_gets_audio_while_the_task_still_runs(server):
     assert abs(len(first + rest) - len(stored)) < 2048
 
 
+def test_a_client_that_leaves_mid_stream_cancels_nothing(server):
+    body = {"model": "tts-1", "voice": "alloy", "input": PARAGRAPH, "response_format": "opus"}
+    with server.http() as http:
+        with http.stream("POST", "/v1/audio/speech", json=body) as response:
+            task_id = response.headers["x-task-id"]
+            next(response.iter_bytes())
+        # the connection is gone; the task runs on and keeps its file
+        from tests.support.processes import poll_finished
+
+        assert poll_finished(http, f"/v1/tts/{task_id}")["result"]["format"] == "opus"
+        assert http.get(f"/v1/tts/{task_id}/audio").content[:4] == b"OggS"
+
+
 def test_sse_deltas_concatenate_to_the_same_audio(server):
     client = server.client()
     plain = client.audio.speech.create(model="tts-1", voice="alloy", input=SENTENCE, response_format="pcm").content

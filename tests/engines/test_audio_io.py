@@ -68,6 +68,9 @@ def test_a_short_first_window_is_cut_in_a_pause_near_its_length():
     assert len(windows) == 2 and windows[0][0] == 0 and windows[0][1] == windows[1][0] and windows[1][1] == audio.size
     assert 7.2 * 16_000 <= windows[0][1] <= 7.5 * 16_000
     assert long_audio_windows(audio[: 16_000 * 10], window_s=300, first_s=6.0) == [(0, 16_000 * 10)]  # too short
+    # a recording that starts with silence: the first window still holds about 6 s of speech
+    late = np.concatenate([np.zeros(16_000 * 5, np.float32), audio])
+    assert (5 + 7.2) * 16_000 <= long_audio_windows(late, window_s=300, first_s=6.0)[0][1] <= (5 + 7.5) * 16_000
 
 
 @pytest.mark.parametrize("fmt", ["webm", "flac"])

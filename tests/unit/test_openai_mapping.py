@@ -81,3 +81,14 @@ def test_error_bodies_have_openai_fields():
     }
     assert openai_error_body(422, {"code": "x", "message": "m", "field": "speed"})["error"]["param"] == "speed"
     assert openai_error_body(503, {"code": "queue_unavailable", "message": "m"})["error"]["type"] == "server_error"
+
+
+def test_a_model_naming_an_engine_must_be_served():
+    from server.domain.errors import InvalidRequest
+    from server.services.tts_requests import check_engine
+
+    assert plan(model="xtts").engine == "xtts" and plan(model="tts-1-hd").engine is None
+    check_engine("piper", {"tts": {"engine": "xtts+piper"}})
+    with pytest.raises(InvalidRequest) as caught:
+        check_engine("xtts", {"tts": {"engine": "piper"}})
+    assert caught.value.code == "engine_unavailable" and caught.value.details["param"] == "model"

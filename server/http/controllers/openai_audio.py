@@ -65,7 +65,7 @@ class OpenAiAudioController(Controller):
         tasks: NamedDependency[TaskService],
     ) -> Stream:
         plan = plan_speech(data, settings)
-        task = await submissions.submit_tts(caller, plan.request, origin=plan.origin)
+        task = await submissions.submit_tts(caller, plan.request, origin=plan.origin, engine=plan.engine)
         chunks = await first_then_rest(follow_audio(tasks, task.id, caller.owner))  # a failure before audio: an error
         headers = {**plan.headers, "X-Task-Id": task.id}
         if data.stream_format == "sse":

@@ -55,6 +55,7 @@ class SpeechPlan:
     request: TtsRequest
     origin: dict
     headers: dict[str, str] = field(default_factory=dict)
+    engine: str | None = None  # the client named an engine as its model: it must be served
 
 
 def plan_speech(body: SpeechRequest, settings: Settings) -> SpeechPlan:
@@ -85,7 +86,8 @@ def plan_speech(body: SpeechRequest, settings: Settings) -> SpeechPlan:
     origin = {"api": "openai", "model": body.model, "voice": body.voice if isinstance(body.voice, str) else voice}
     if body.speed != speed:
         origin["speed_requested"] = body.speed
-    return SpeechPlan(request, origin, headers)
+    engine = body.model.lower() if body.model.lower() in ENGINE_MODELS else None
+    return SpeechPlan(request, origin, headers, engine)
 
 
 def _header_text(text: str, limit: int = 300) -> str:
