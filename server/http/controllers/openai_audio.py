@@ -116,12 +116,14 @@ class OpenAiAudioController(Controller):
 async def _transcribe(request, caller, settings, submissions, tasks, translate: bool):
     upload = MultipartUpload(request)
     forms: list[TranscriptionForm] = []
+    origin = {"api": "openai"}  # completed from the form, which is read once the file part has passed
 
     def options():
         forms.append(parse_form(upload.fields, translate))
+        origin.update(forms[0].origin)
         return forms[0].options
 
-    task = await submissions.submit_stt(caller, upload, options, origin={"api": "openai"})
+    task = await submissions.submit_stt(caller, upload, options, origin=origin)
     form, task_name = forms[0], "translate" if translate else "transcribe"
     headers = {"X-Task-Id": task.id}
     timeout = settings.openai.transcription_timeout_s
