@@ -39,6 +39,12 @@ class TranscriptionRequest:
     language: str | None = None  # None: detect (multilingual models) or the model's only language
     word_timestamps: bool = False
     vad_filter: bool = True
+    initial_prompt: str | None = None  # context for the decoder: spellings, names, hotwords
+    temperature: float | None = None  # None: the engine's own fallback schedule; else one fixed value
+    task: str = "transcribe"  # or "translate": speech in any language to English text (multilingual models)
+    # Decode about this much audio first, on its own (cut at a pause), so the first segments come out
+    # after a fraction of the file's time instead of after a whole 30 s window. None: plain windows.
+    first_window_s: float | None = None
 
 
 @dataclass
@@ -74,8 +80,26 @@ class Transcript:
     segments: list[Segment]
 
 
+class TranslationUnavailable(EngineError):
+    code = "translation_unavailable"
+
+
+class TranscriptStream(Protocol):
+    """Segments in order, each yielded as soon as it is decoded. `language` and its probability
+    are known once the first segment (or the end) has arrived; `transcript()` consumes the rest
+    and returns the whole, the same as `SpeechToText.transcribe`."""
+
+    language: str | None
+    language_probability: float
+    duration: float
+
+    def __iter__(self): ...
+
+    def transcript(self) -> Transcript: ...
+
+
 class SpeechToText(Protocol):
-    """Speech-to-text capability."""
+    """Speech-to-text capability. `transcribe` is `stream(...).transcript()`."""
 
     name: str
 
@@ -83,6 +107,8 @@ class SpeechToText(Protocol):
         """Languages the loaded model can transcribe; None when it is not known without loading."""
 
     def transcribe(self, request: TranscriptionRequest, progress: ProgressCallback | None = None) -> Transcript: ...
+
+    def stream(self, request: TranscriptionRequest, progress: ProgressCallback | None = None) -> TranscriptStream: ...
 
 
 # --- diarization -----------------------------------------------------------------------------

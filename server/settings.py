@@ -154,6 +154,30 @@ class WorkerSettings(BaseModel):
     interactive_workers: int = Field(default=1, ge=0)
     """Workers kept for the interactive lane alone: threads in embedded mode, processes beside each
     `voice-api worker` that serves stt or tts in distributed mode. 0: the lane is only served first."""
+    stream_max_items: int = Field(default=10_000, ge=16)
+    """A running task's partial output (audio chunks, transcript segments) keeps at most this many
+    items for followers (a Redis Stream's MAXLEN in the distributed mode)."""
+    stream_retain_s: float = Field(default=300.0, gt=0)
+    """How long a task's partial output stays readable after the task ended."""
+
+
+OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse")
+
+
+class OpenAiSettings(BaseModel):
+    """The OpenAI-compatible routes (/v1/audio/speech, /v1/audio/transcriptions, /v1/audio/translations)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    voice_aliases: dict[str, str] = {name: "" for name in OPENAI_VOICES}
+    """OpenAI voice names and the installed voice (or clone) id each one speaks with; "" = tts.default_voice.
+    Any /v1/models voice id is accepted as well. JSON in the environment: '{"nova": "en_US-amy-medium"}'."""
+    speech_first_chunk_characters: int | None = Field(default=60, ge=20, le=250)
+    """/v1/audio/speech cuts its first sentence after about this many characters (at a clause or word)
+    so the first audio comes sooner; null: whole sentences, as /v1/tts."""
+    transcription_timeout_s: float = Field(default=3600.0, gt=0)
+    """How long a non-streaming transcription request waits for its task before answering 504 (the task
+    goes on and stays visible at /v1/stt/{id})."""
 
 
 class WebhookSettings(BaseModel):
@@ -227,6 +251,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     webhooks: WebhookSettings = WebhookSettings()
     wyoming: WyomingSettings = WyomingSettings()
+    openai: OpenAiSettings = OpenAiSettings()
 
     @property
     def distributed(self) -> bool:

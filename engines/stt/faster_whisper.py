@@ -7,6 +7,7 @@ worker's ModelCache so tasks share it; a transcription holds it until its last s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from engines.types import (
     Segment,
     Transcript,
     TranscriptionRequest,
+    TranslationUnavailable,
     UnsupportedLanguage,
     Word,
 )
@@ -75,6 +77,9 @@ class FasterWhisperEngine:
         return frozenset(_LANGUAGE_CODES)
 
     def transcribe(self, request: TranscriptionRequest, progress: ProgressCallback | None = None) -> Transcript:
+        return self.stream(request, progress).transcript()
+
+    def stream(self, request: TranscriptionRequest, progress: ProgressCallback | None = None) -> WhisperStream:
         supported = self.languages()
         language = request.language
         if language is not None and supported is not None and language not in supported:
@@ -82,44 +87,82 @@ class FasterWhisperEngine:
                 f"language {language!r} is not supported by the configured model"
                 + (" (English only)" if supported == {"en"} else "")
             )
+        if request.task == "translate" and not self._multilingual:
+            raise TranslationUnavailable(
+                "the configured speech-to-text model is English-only; translation needs a multilingual "
+                "model (set stt.model to 'base' or another multilingual Whisper)"
+            )
         if not self._multilingual:
             language = "en"
-        audio = request.audio
-        duration = audio.size / SAMPLE_RATE
-        segments: list[Segment] = []
-        detected = None
-        # Held until the last segment: the segment iterator is lazy, decoding runs as it is consumed.
-        with self.model() as model:
-            for offset, stop in long_audio_windows(audio, self._config.window_s):
+        return WhisperStream(self, request, language, progress)
+
+
+class WhisperStream:
+    """faster-whisper's lazy segments, window after window: iterating decodes as it goes."""
+
+    def __init__(
+        self, engine: FasterWhisperEngine, request: TranscriptionRequest, language, progress: ProgressCallback | None
+    ) -> None:
+        self._engine = engine
+        self._request = request
+        self._progress = progress
+        self.language: str | None = language
+        self.language_probability = 0.0
+        self.duration = round(request.audio.size / SAMPLE_RATE, 3)
+        self.segments: list[Segment] = []
+        self._iterator = self._decode()
+
+    def __iter__(self) -> Iterator[Segment]:
+        return self._iterator
+
+    def transcript(self) -> Transcript:
+        for _ in self._iterator:
+            pass
+        segments = self.segments
+        return Transcript(
+            text=" ".join(s.text for s in segments if s.text).strip(),
+            language=self.language or "",
+            language_probability=self.language_probability,
+            duration=self.duration,
+            segments=segments,
+        )
+
+    def _decode(self) -> Iterator[Segment]:
+        cfg, request, progress = self._engine._config, self._request, self._progress
+        audio, duration = request.audio, request.audio.size / SAMPLE_RATE
+        language, detected = self.language, False
+        options = {"initial_prompt": request.initial_prompt, "task": request.task}
+        if request.temperature is not None:
+            options["temperature"] = request.temperature
+        # Held until the last segment: the segment iterator is lazy, decoding runs as it is consumed,
+        # and a model released earlier could be evicted (or loaded twice) while still decoding.
+        with self._engine.model() as model:
+            for offset, stop in long_audio_windows(audio, cfg.window_s, first_s=request.first_window_s):
                 # faster-whisper computes the log-mel features of everything it is given at once; windows
                 # keep that (and its STFT) to minutes of audio, so an hour costs no more than ten minutes.
                 segments_iter, info = model.transcribe(
                     audio[offset:stop],
                     language=language,
-                    beam_size=self._config.beam_size,
+                    beam_size=cfg.beam_size,
                     word_timestamps=request.word_timestamps,
                     vad_filter=request.vad_filter,
                     condition_on_previous_text=False,  # avoids the repetition loops seen on telephone audio
+                    **options,
                 )
-                if detected is None:
-                    detected = info
+                if not detected:
+                    detected = True
+                    self.language, self.language_probability = info.language, float(info.language_probability)
                     language = language or info.language  # one language for the whole file
                 shift = offset / SAMPLE_RATE
                 # Lazy generator: segments are decoded as we iterate, which is what lets progress move.
                 for seg in segments_iter:
-                    segments.append(_segment(len(segments), seg, shift))
+                    segment = _segment(len(self.segments), seg, shift)
+                    self.segments.append(segment)
                     if progress is not None:
-                        progress(min(segments[-1].end, duration), duration)
+                        progress(min(segment.end, duration), duration)
+                    yield segment
         if progress is not None:
             progress(duration, duration)
-        info = detected
-        return Transcript(
-            text=" ".join(s.text for s in segments if s.text).strip(),
-            language=info.language,
-            language_probability=float(info.language_probability),
-            duration=round(duration, 3),
-            segments=segments,
-        )
 
 
 def _segment(index: int, seg, shift: float) -> Segment:
@@ -138,11 +181,22 @@ def _segment(index: int, seg, shift: float) -> Segment:
     )
 
 
-def long_audio_windows(audio: np.ndarray, window_s: float, search_s: float = 10.0) -> list[tuple[int, int]]:
+def long_audio_windows(
+    audio: np.ndarray, window_s: float, search_s: float = 10.0, first_s: float | None = None
+) -> list[tuple[int, int]]:
     """(start, stop) sample ranges of about `window_s`, each cut at the quietest 100 ms within
-    `search_s` before the nominal boundary, so a cut falls in a pause rather than inside a word."""
+    `search_s` before the nominal boundary, so a cut falls in a pause rather than inside a word.
+    `first_s`: the first range holds only about that much from where speech starts (cut at the
+    quietest 100 ms within 40% of it either side), for an early first result."""
     window, search, frame = int(window_s * SAMPLE_RATE), int(search_s * SAMPLE_RATE), SAMPLE_RATE // 10
     bounds, start = [], 0
+    onset = _speech_onset(audio, frame) if first_s else 0
+    if first_s and audio.size - onset > 2 * first_s * SAMPLE_RATE:
+        lo, hi = onset + int(0.6 * first_s * SAMPLE_RATE), onset + int(1.4 * first_s * SAMPLE_RATE)
+        region = audio[lo:hi]
+        energy = np.square(region[: region.size // frame * frame]).reshape(-1, frame).mean(axis=1)
+        start = lo + int(np.argmin(energy)) * frame + frame // 2
+        bounds.append((0, start))
     while audio.size - start > window + search:
         lo = start + window - search
         region = audio[lo : start + window]
@@ -152,3 +206,15 @@ def long_audio_windows(audio: np.ndarray, window_s: float, search_s: float = 10.
         start = cut
     bounds.append((start, audio.size))
     return bounds
+
+
+def _speech_onset(audio: np.ndarray, frame: int) -> int:
+    """The first 100 ms frame clearly above the recording's noise floor (a cheap energy test: the
+    first window must hold speech, not the silence many recordings start with)."""
+    n = audio.size // frame
+    if n < 2:
+        return 0
+    rms = np.sqrt(np.square(audio[: n * frame]).reshape(n, frame).mean(axis=1))
+    floor, loud = np.percentile(rms, 10), np.percentile(rms, 90)
+    above = np.nonzero(rms > max(4 * floor, 0.1 * loud))[0]
+    return int(above[0]) * frame if len(above) else 0

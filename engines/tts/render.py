@@ -4,10 +4,11 @@ Order of work, and why:
 1. Every speech run is chunked at sentence boundaries and each chunk synthesised with the style's
    rate/variation knobs, trimmed of the engine's own leading/trailing silence (so pauses are ours
    and consistent), then given the style's DSP (level-neutral).
-2. Loudness is normalised per speaker (EBU R128 integrated loudness via pyloudnorm, measured over
-   everything that speaker says) so different voices match; the style's gain_db is applied on top,
-   so "[shouting]" stays louder than the same speaker's neutral speech.
-3. Event sounds are generated relative to the speaker's normalised level.
+2. Loudness is normalised per voice (EBU R128 integrated loudness via pyloudnorm, measured once on a
+   calibration text and cached: engines/tts/loudness.py) so different voices match and each piece
+   can be sent as soon as it is made; the style's gain_db is applied on top, so "[shouting]" stays
+   louder than the same speaker's neutral speech.
+3. Event sounds are generated relative to the speaker's calibrated level.
 4. Pieces are joined with short raised-cosine fades (no clicks) and pauses that depend on what
    separates them: clause < sentence < paragraph < speaker change; fixed silences for [pause].
 """
@@ -15,16 +16,17 @@ Order of work, and why:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from engines.tts.chunking import CLAUSE, SENTENCE, chunk_text
 from engines.tts.emotion import apply_prosody, prosody_for
 from engines.tts.events import SILENCE_S, render_event
+from engines.tts.loudness import TARGET_LUFS, VoiceLevel, VoiceLevels
 from engines.tts.script import Event, Script, SpeechRun
 from engines.tts.types import SpeakerOutOfRange, SynthesisRequest, Synthesizer
 
-TARGET_LUFS = -20.0  # typical for speech content; leaves ~6 dB peak headroom for raised styles
+__all__ = ["TARGET_LUFS", "RenderStream", "limit_peaks", "render_script"]
 FADE_S = 0.008
 LEAD_S, TAIL_S = 0.05, 0.2
 # Pauses between pieces, seconds, divided by the request's speed (fixed [pause]s are not).
@@ -40,7 +42,6 @@ class _Piece:
     boundary: str = SENTENCE  # what separates this piece from the next one of the same run
     paragraph: int = -1
     event: str | None = None
-    audio: object = None  # np.ndarray once rendered
 
 
 def render_script(
@@ -51,69 +52,130 @@ def render_script(
     progress: Callable[[float, float], None] | None = None,
     max_chunk_chars: int = 250,
     language: str | None = None,
+    levels: VoiceLevels | None = None,
 ) -> tuple[object, int, dict]:
-    """Returns (float32 mono samples, sample_rate, info). `voices[i]` speaks `<|speaker:i|>`.
+    """Returns (float32 mono samples, sample_rate, info): the whole of `render_stream`, joined.
 
     sample_rate None = the first speaker's native rate. info: duration, sample_rate, chunks,
     events, per-speaker loudness/gain, timing.
     """
     import numpy as np
 
-    started = time.perf_counter()
-    items = script.items if isinstance(script, Script) else list(script)
-    pieces = _plan(items, len(voices), max_chunk_chars)
-    total = sum(p.event is None for p in pieces)
-    if progress:
-        progress(0, total)
+    stream = RenderStream(script, voices, speed, sample_rate, progress, max_chunk_chars, language, levels)
+    parts = list(stream)
+    out = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+    return out.astype(np.float32), stream.sample_rate, stream.info
 
-    out_sr = sample_rate
-    done, synth_s = 0, 0.0
-    for i, p in enumerate(pieces):
-        if p.event is not None:
-            continue
-        synth, voice_id = voices[p.speaker]
+
+class RenderStream:
+    """The script's audio, one piece (a sentence-sized chunk or an event) at a time.
+
+    Iterating yields float32 mono arrays at `sample_rate` (known before the first one is yielded):
+    the pause before a piece is part of it, the lead-in silence is in the first and the tail in the
+    last, so the arrays joined are the whole render. Each voice's loudness comes from `levels`
+    (calibrated once per voice, not measured over the script), so the first sentence can be sent
+    before the second is synthesised. `first_chunk_chars` makes the first piece a short phrase, for
+    a stream whose first audio should come sooner still. `info` is complete once iteration ends.
+    """
+
+    def __init__(
+        self,
+        script: Script | Sequence[SpeechRun | Event],
+        voices: Sequence[tuple[Synthesizer, str]],
+        speed: float = 1.0,
+        sample_rate: int | None = None,
+        progress: Callable[[float, float], None] | None = None,
+        max_chunk_chars: int = 250,
+        language: str | None = None,
+        levels: VoiceLevels | None = None,
+        first_chunk_chars: int | None = None,
+    ) -> None:
+        items = script.items if isinstance(script, Script) else list(script)
+        self._pieces = _plan(items, len(voices), max_chunk_chars)
+        if first_chunk_chars:
+            self._pieces = _split_first(self._pieces, first_chunk_chars)
+        self._voices = voices
+        self._speed = speed
+        self._progress = progress
+        self._language = language
+        self._levels = levels if levels is not None else VoiceLevels()
+        self.sample_rate: int = sample_rate or 0
+        self.chunks = sum(p.event is None for p in self._pieces)
+        self.info: dict = {}
+
+    def __iter__(self) -> Iterator[object]:
+        import numpy as np
+
+        started = time.perf_counter()
+        pieces, total, speed = self._pieces, self.chunks, max(self._speed, 0.25)
+        if self._progress:
+            self._progress(0, total)
+        levels = {spk: self._level(spk) for spk in sorted({p.speaker for p in pieces})}
+        if not self.sample_rate:  # the first speaker's native rate; only events: any rate will do
+            first = next((p.speaker for p in pieces if p.event is None), None)
+            self.sample_rate = levels[first].sample_rate if first is not None else 22050
+        sr, done, synth_s, samples = self.sample_rate, 0, 0.0, 0
+        prev: _Piece | None = None
+        for i, p in enumerate(pieces):
+            level = levels[p.speaker]
+            if p.event is None:
+                t0 = time.perf_counter()
+                audio = self._speak(p, i, level)
+                synth_s += time.perf_counter() - t0
+            else:
+                audio = render_event(p.event, sr, level.rms, f0=level.f0 or 120.0, seed=i)
+            gap = LEAD_S if prev is None else _gap(prev, p) / speed
+            parts = [np.zeros(int(gap * sr), np.float32), _fade(audio.astype(np.float32), sr)]
+            if i == len(pieces) - 1:
+                parts.append(np.zeros(int(TAIL_S * sr), np.float32))
+            chunk = np.concatenate(parts)
+            samples += len(chunk)
+            prev = p
+            if p.event is None:
+                done += 1
+                if self._progress:
+                    self._progress(done, total)
+            yield chunk
+        if prev is None:  # nothing at all to say: still the lead-in and the tail
+            chunk = np.zeros(int(LEAD_S * sr) + int(TAIL_S * sr), np.float32)
+            samples += len(chunk)
+            yield chunk
+        speaking = sorted({p.speaker for p in pieces if p.event is None})
+        self.info = {
+            "duration": round(samples / sr, 3),
+            "sample_rate": sr,
+            "chunks": total,
+            "events": len(pieces) - total,
+            "speakers": [levels[spk].stats(spk) for spk in speaking],
+            "synthesis_seconds": round(synth_s, 3),
+            "render_seconds": round(time.perf_counter() - started, 3),
+        }
+        if self._progress:
+            self._progress(total, total)
+
+    def _level(self, speaker: int) -> VoiceLevel:
+        synth, voice_id = self._voices[speaker]
+        return self._levels.level(synth, voice_id, self._language)
+
+    def _speak(self, p: _Piece, index: int, level: VoiceLevel):
+        synth, voice_id = self._voices[p.speaker]
         pro = prosody_for(p.style)
-        t0 = time.perf_counter()
         audio = synth.synthesize(
             SynthesisRequest(
                 text=p.text,
                 voice_id=voice_id,
-                speed=speed * pro.rate,
+                speed=self._speed * pro.rate,
                 variation=pro.variation,
                 timing_variation=pro.timing_variation,
-                language=language,
+                language=self._language,
             )
         )
-        synth_s += time.perf_counter() - t0
-        out_sr = out_sr or audio.sample_rate
         x = _trim(audio.samples, audio.sample_rate)
-        x = apply_prosody(x, audio.sample_rate, pro, seed=i)
-        p.audio = _resample(x, audio.sample_rate, out_sr)
-        done += 1
-        if progress:
-            progress(done, total)
-    out_sr = out_sr or 22050  # only events: any rate will do
-
-    speakers = _normalise(pieces, voices, out_sr)
-    for i, p in enumerate(pieces):
-        if p.event is not None:
-            level = speakers.get(p.speaker, {}).get("rms", 10 ** (TARGET_LUFS / 20))
-            f0 = speakers.get(p.speaker, {}).get("f0") or 120.0
-            p.audio = render_event(p.event, out_sr, level, f0=f0, seed=i)
-
-    out = _stitch(pieces, out_sr, speed)
-    info = {
-        "duration": round(len(out) / out_sr, 3),
-        "sample_rate": out_sr,
-        "chunks": total,
-        "events": len(pieces) - total,
-        "speakers": [{"speaker": k, **{f: v for f, v in s.items() if f != "rms"}} for k, s in sorted(speakers.items())],
-        "synthesis_seconds": round(synth_s, 3),
-        "render_seconds": round(time.perf_counter() - started, 3),
-    }
-    if progress:
-        progress(total, total)
-    return out.astype(np.float32), out_sr, info
+        x = apply_prosody(x, audio.sample_rate, pro, seed=index)
+        x = _resample(x, audio.sample_rate, self.sample_rate)
+        if not len(x):
+            return x
+        return limit_peaks(x * 10 ** ((level.gain_db + pro.gain_db) / 20), self.sample_rate)
 
 
 def _plan(items, n_voices: int, max_chars: int) -> list[_Piece]:
@@ -132,64 +194,20 @@ def _plan(items, n_voices: int, max_chars: int) -> list[_Piece]:
     return pieces
 
 
-def _normalise(pieces: list[_Piece], voices, sr: int) -> dict[int, dict]:
-    """Per-speaker gain to TARGET_LUFS, then each piece's style gain; returns speaker stats."""
-    import numpy as np
-    import pyloudnorm
-
-    meter = pyloudnorm.Meter(sr)
-    stats: dict[int, dict] = {}
-    for spk in sorted({p.speaker for p in pieces if p.event is None}):
-        own = [p for p in pieces if p.speaker == spk and p.event is None and len(p.audio)]
-        if not own:
-            continue
-        joined = np.concatenate([p.audio for p in own]).astype(np.float64)
-        if len(joined) < int(0.5 * sr):  # the meter needs at least one 400 ms block
-            joined = np.tile(joined, int(np.ceil(0.5 * sr / max(len(joined), 1))))
-        loud = meter.integrated_loudness(joined)
-        gain = float(np.clip(TARGET_LUFS - loud, -30, 30)) if np.isfinite(loud) else 0.0
-        rms = float(np.sqrt(np.mean(joined**2))) * 10 ** (gain / 20)
-        stats[spk] = {
-            "voice_id": voices[spk][1],
-            "loudness_lufs": round(float(loud), 2),
-            "gain_db": round(gain, 2),
-            "rms": rms,
-            "f0": _median_f0(joined, sr) if _has_voiced_events(pieces, spk) else None,
-        }
-        for p in own:
-            g = 10 ** ((gain + prosody_for(p.style).gain_db) / 20)
-            p.audio = limit_peaks(p.audio * g, sr)
-    return stats
-
-
-def _has_voiced_events(pieces, spk: int) -> bool:
-    return any(p.speaker == spk and p.event in ("laugh", "chuckle", "sigh") for p in pieces)
-
-
-def _median_f0(x, sr: int) -> float | None:
-    """The speaker's median F0, so generated laughs/sighs sit in the speaker's register."""
-    import numpy as np
-    import parselmouth
-
-    snd = parselmouth.Sound(x[: 8 * sr], sampling_frequency=sr)
-    f = snd.to_pitch_ac(time_step=0.02, pitch_floor=60, pitch_ceiling=500).selected_array["frequency"]
-    f = f[f > 0]
-    return float(np.median(f)) if len(f) else None
-
-
-def _stitch(pieces: list[_Piece], sr: int, speed: float):
-    import numpy as np
-
-    speed = max(speed, 0.25)
-    parts = [np.zeros(int(LEAD_S * sr), np.float32)]
-    prev: _Piece | None = None
-    for p in pieces:
-        if prev is not None:
-            parts.append(np.zeros(int(_gap(prev, p) / speed * sr), np.float32))
-        parts.append(_fade(p.audio.astype(np.float32), sr))
-        prev = p
-    parts.append(np.zeros(int(TAIL_S * sr), np.float32))
-    return np.concatenate(parts)
+def _split_first(pieces: list[_Piece], max_chars: int) -> list[_Piece]:
+    """The first speech piece cut to at most `max_chars` (at a clause, else a word), its remainder
+    kept as one piece: the first audio of a stream comes after a few words, not a whole sentence."""
+    index = next((i for i, p in enumerate(pieces) if p.event is None), None)
+    if index is None or len(pieces[index].text) <= max_chars:
+        return pieces
+    piece = pieces[index]
+    head = chunk_text(piece.text, max_chars)[0]
+    rest = piece.text[len(head.text) :].strip()
+    if not rest:
+        return pieces
+    first = _Piece(piece.speaker, head.text, piece.style, head.boundary, piece.paragraph)
+    second = _Piece(piece.speaker, rest, piece.style, piece.boundary, piece.paragraph)
+    return [*pieces[:index], first, second, *pieces[index + 1 :]]
 
 
 def _gap(prev: _Piece, cur: _Piece) -> float:

@@ -91,5 +91,7 @@ class TaskFailed(ServiceError):
 class TaskTimedOut(ServiceError):
     """A waited-for task did not end within the front-end's wait."""
 
+
+class Timeout(ServiceError):
     status = 504
     code = "timeout"

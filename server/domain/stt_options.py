@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
@@ -30,6 +30,15 @@ class SttOptions(FormOptions):
     callback_url: str | None = Field(default=None, max_length=2000)
     """Webhook: when the task ends, its status document is POSTed here, signed with your key's
     webhook secret (Standard Webhooks). Not stored with the task's options."""
+    prompt: str | None = Field(default=None, max_length=2000)
+    """Context for the decoder (Whisper's initial prompt): names, spellings, the previous sentence."""
+    temperature: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Decoding temperature; omit for Whisper's fallback schedule (0.0 rising when decoding fails)."""
+    streaming: bool = False
+    """Decode the first few seconds on their own so the first segments reach a follower of the task's
+    output sooner (the OpenAI route's stream=true); a word at that cut can differ from a plain decode."""
+    task: Literal["transcribe", "translate"] = "transcribe"
+    """translate: speech in any language to English text (needs a multilingual model)."""
 
     @field_validator("language", mode="before")
     @classmethod

@@ -67,6 +67,9 @@ class Task:
     charge: dict[str, int] = field(default_factory=dict)  # monthly quota charged at submission, refunded on cancel
     # {"url", "key_id", "attempts", "last_status", "delivered_at"} when a callback_url was given
     webhook: dict[str, Any] | None = None
+    # Which front-end made it and what its client asked for, e.g. {"api": "openai", "model": "tts-1"}:
+    # recorded for operators, never read by the worker.
+    origin: dict[str, Any] = field(default_factory=dict)
 
     @staticmethod
     def new(
@@ -77,6 +80,7 @@ class Task:
         lane: TaskLane = TaskLane.BATCH,
         charge: dict[str, int] | None = None,
         webhook: dict[str, Any] | None = None,
+        origin: dict[str, Any] | None = None,
     ) -> Task:
         now = utcnow()
         return Task(
@@ -91,6 +95,7 @@ class Task:
             lane=lane,
             charge=dict(charge or {}),
             webhook=webhook,
+            origin=dict(origin or {}),
         )
 
     def evolve(self, **changes: Any) -> Task:
@@ -124,4 +129,5 @@ class Task:
             lane=TaskLane(data.get("lane", TaskLane.BATCH)),
             charge=data.get("charge") or {},
             webhook=data.get("webhook"),
+            origin=data.get("origin") or {},
         )

@@ -24,6 +24,8 @@ AUDIO_FORMATS = {
     "wav": AudioFormat("wav", "audio/wav", "wav"),
     "flac": AudioFormat("flac", "audio/flac", "flac"),
     "opus": AudioFormat("opus", "audio/ogg", "opus"),
+    "aac": AudioFormat("aac", "audio/aac", "aac"),
+    "pcm": AudioFormat("pcm", "audio/pcm", "pcm"),  # raw 16-bit little-endian mono; rate in the result
 }
 
 

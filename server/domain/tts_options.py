@@ -18,8 +18,8 @@ class TtsRequest(BaseModel):
     """The script: text with optional `<|speaker:N|>` markers and `[cue]` emotion/event cues."""
     model_ids: list[str] = Field(default_factory=list, max_length=32)
     """Voices; `<|speaker:N|>` selects the N-th. Empty: the server's default voice."""
-    format: Literal["mp3", "wav", "flac", "opus"] = "mp3"
-    """Audio format of the result."""
+    format: Literal["mp3", "wav", "flac", "opus", "aac", "pcm"] = "mp3"
+    """Audio format of the result (aac: ADTS; pcm: raw 16-bit little-endian mono at `sample_rate`)."""
     mp3_bitrate: Literal[64, 128, 192] = 128
     """MP3 (and Opus) bitrate in kbit/s."""
     sample_rate: int | None = Field(default=None, ge=8000, le=48000)
@@ -28,6 +28,9 @@ class TtsRequest(BaseModel):
     """Speaking rate multiplier."""
     volume_db: float = Field(default=0.0, ge=-30.0, le=12.0)
     """Gain applied to the finished audio, in dB (a limiter prevents clipping)."""
+    first_chunk_characters: int | None = Field(default=None, ge=20, le=250)
+    """Cut the first sentence after at most this many characters (at a clause, else a word), so the
+    first audio of a streamed download comes sooner; default: whole sentences."""
     language: str | None = Field(default=None, max_length=16)
     """Language hint for multilingual engines (XTTS); Piper voices have a fixed language."""
     callback_url: str | None = Field(default=None, max_length=2000)

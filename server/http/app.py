@@ -17,6 +17,7 @@ from server.http.controllers.clone import CloneController
 from server.http.controllers.health import health
 from server.http.controllers.metrics import metrics
 from server.http.controllers.models import ModelsController
+from server.http.controllers.openai_audio import OpenAiAudioController
 from server.http.controllers.stt import SttController
 from server.http.controllers.tasks import list_tasks
 from server.http.controllers.tts import TtsController
@@ -61,6 +62,7 @@ def create_app(settings: Settings, services: Services | None = None, listeners: 
             TtsController,
             CloneController,
             ModelsController,
+            OpenAiAudioController,
         ],
     )
     return Litestar(

@@ -44,6 +44,7 @@ from server.services.idempotency import Idempotency
 from server.services.janitor import sweep
 from server.services.submissions import SubmissionService
 from server.services.task_events import RedisTaskEvents, TaskEvents
+from server.services.task_stream import TaskStream, open_task_stream
 from server.services.tasks import TaskService
 from server.settings import Settings
 
@@ -76,11 +77,12 @@ class Services:
     key_cache: VerifiedKeyCache  # verified keys without a store round trip (server/auth/key_cache.py)
     budgets: BudgetReports  # rate-limit reports for routes that only report
     health: HealthSnapshots  # one queue check shared by /v1/health callers
+    streams: TaskStream  # running tasks' partial output (see task_stream.py)
     rate_limited: Counter = field(default_factory=Counter)
 
 
 def build_dispatcher(
-    settings: Settings, store: TaskStore, artifacts: ArtifactStore, metrics: TaskMetrics
+    settings: Settings, store: TaskStore, artifacts: ArtifactStore, metrics: TaskMetrics, streams: TaskStream
 ) -> Dispatcher:
     if settings.distributed:
         from server.dispatch.distributed import CeleryDispatcher
@@ -91,7 +93,7 @@ def build_dispatcher(
     from server.dispatch.embedded import EmbeddedWorkerPool
     from server.worker.context import WorkerContext
 
-    ctx = WorkerContext.build(settings, store=store, artifacts=artifacts, metrics=metrics)
+    ctx = WorkerContext.build(settings, store=store, artifacts=artifacts, metrics=metrics, streams=streams)
     return EmbeddedWorkerPool(ctx, settings.worker.embedded_concurrency, settings.worker.interactive_workers)
 
 
@@ -113,7 +115,8 @@ def build_services(settings: Settings) -> Services:
     store = open_task_store(settings)
     artifacts = open_artifacts(settings)
     task_metrics = open_task_metrics(settings)  # shared with the embedded workers in this process
-    dispatcher = build_dispatcher(settings, store, artifacts, task_metrics)
+    streams = open_task_stream(settings)  # embedded: the one in-memory stream the workers publish to
+    dispatcher = build_dispatcher(settings, store, artifacts, task_metrics, streams)
     cache = (
         TieredCache(
             RedisCache(redis_client(settings.redis_url), settings.redis_prefix, LoopBoundRedis(settings.redis_url))
@@ -124,7 +127,12 @@ def build_services(settings: Settings) -> Services:
     voices = open_voice_store(settings)
     catalog = CatalogService(voices, open_usage_counter(settings), dispatcher.capabilities, cache)
     tasks = TaskService(
-        store, artifacts, dispatcher, build_task_events(settings, store), webhooks=open_webhook_queue(settings)
+        store,
+        artifacts,
+        dispatcher,
+        build_task_events(settings, store),
+        webhooks=open_webhook_queue(settings),
+        streams=streams,
     )
     quotas = open_quota_store(settings)
     idempotency = Idempotency(open_idempotency_store(settings), tasks)
@@ -147,6 +155,7 @@ def build_services(settings: Settings) -> Services:
         quotas=quotas,
         task_metrics=task_metrics,
         voices=voices,
+        streams=streams,
     )
 
 
@@ -163,6 +172,9 @@ async def running(services: Services) -> AsyncIterator[Services]:
         sweeper.cancel()
         await services.tasks.events.stop()
         await to_thread.run_sync(services.dispatcher.stop)
+        close = getattr(services.streams, "close", None)  # the Redis follower's connections
+        if close is not None:
+            await close()
 
 
 async def _janitor(services: Services) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.domain.errors import InvalidRequest
+from server.domain.errors import BadRequest, InvalidRequest
 from server.domain.stt_options import SttOptions
 
 
@@ -16,6 +16,12 @@ def check_servable(options: SttOptions, capabilities: dict[str, Any]) -> None:
             f"the configured speech-to-text model ({stt.get('model')}) transcribes only "
             f"{', '.join(languages)}; it cannot do {options.language!r}",
             code="unsupported_language",
+        )
+    if options.task == "translate" and languages is not None and set(languages) <= {"en"}:
+        raise BadRequest(
+            f"the configured speech-to-text model ({stt.get('model')}) is English-only; translation needs a "
+            "multilingual model (set VOICE_API_STT__MODEL=base)",
+            code="translation_unavailable",
         )
     if options.diarize and capabilities.get("diarization", {}).get("available") is False:
         raise InvalidRequest(

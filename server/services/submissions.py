@@ -38,7 +38,7 @@ from server.services.lanes import choose_lane
 from server.services.quota import audio_limit_seconds, charged, refund, upload_limit_bytes
 from server.services.stt_requests import check_servable
 from server.services.tasks import TaskService
-from server.services.tts_requests import check_script, resolve_voices
+from server.services.tts_requests import check_engine, check_script, resolve_voices
 from server.settings import Settings
 
 # Options as parsed, or a function that parses them once the source is consumed (multipart forms
@@ -74,6 +74,7 @@ class SubmissionService:
         *,
         interactive: bool | None = None,
         idempotency_key: str | None = None,
+        origin: dict[str, Any] | None = None,
     ) -> Task:
         task_id = new_task_id()
         with self._tasks.staging(task_id):
@@ -88,7 +89,7 @@ class SubmissionService:
                 if earlier is not None:
                     return self._discard(task_id, earlier)
                 with charged(self._quotas, caller.owner, caller.plan, "stt_seconds", seconds) as charge:
-                    return await self._record(TaskKind.STT, caller, params, task_id, lane, charge)
+                    return await self._record(TaskKind.STT, caller, params, task_id, lane, charge, origin)
 
     async def submit_tts(
         self,
@@ -97,8 +98,13 @@ class SubmissionService:
         *,
         interactive: bool | None = None,
         idempotency_key: str | None = None,
+        origin: dict[str, Any] | None = None,
+        engine: str | None = None,
     ) -> Task:
+        """`engine`: the client named one (piper, xtts); refused unless the workers have it."""
         settings = self._settings.tts
+        if engine is not None:
+            check_engine(engine, await to_thread.run_sync(self._capabilities))
         voices = resolve_voices(request, settings)
         script = check_script(request, voices, settings)
         await to_thread.run_sync(self._catalog.check_usable, caller.owner, voices)
@@ -115,7 +121,7 @@ class SubmissionService:
                 charged(self._quotas, caller.owner, caller.plan, "tts_characters", script.spoken_chars) as charge,
             ):
                 self._tasks.artifacts.write_bytes(task_id, SCRIPT_ARTIFACT, request.text.encode("utf-8"))
-                return await self._record(TaskKind.TTS, caller, params, task_id, lane, charge)
+                return await self._record(TaskKind.TTS, caller, params, task_id, lane, charge, origin)
 
     async def submit_clone(
         self,
@@ -166,11 +172,20 @@ class SubmissionService:
         task_id: str,
         lane: TaskLane,
         charge: dict[str, int],
+        origin: dict[str, Any] | None = None,
     ) -> Task:
         webhook = await to_thread.run_sync(self._webhook, caller, params.pop("callback_url", None))
         return await to_thread.run_sync(
             lambda: self._tasks.submit(
-                kind, caller.owner, params, task_id, caller.plan, lane=lane, charge=charge, webhook=webhook
+                kind,
+                caller.owner,
+                params,
+                task_id,
+                caller.plan,
+                lane=lane,
+                charge=charge,
+                webhook=webhook,
+                origin=origin,
             )
         )
 

@@ -24,6 +24,7 @@ from server.domain.tasks import Task, TaskKind, TaskLane, TaskStatus
 from server.domain.webhook_queue import WebhookQueue
 from server.services.quota import too_many_tasks
 from server.services.task_events import TaskEvents
+from server.services.task_stream import LocalTaskStream, StreamItem, TaskStream
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +41,14 @@ class TaskService:
         dispatcher: Dispatcher,
         events: TaskEvents | None = None,
         webhooks: WebhookQueue | None = None,
+        streams: TaskStream | None = None,
     ) -> None:
         self.store = store
         self.artifacts = artifacts
         self.dispatcher = dispatcher
         self.events = events if events is not None else TaskEvents()
         self.webhooks = webhooks  # the webhook queue: a canceled task's callback is sent too
+        self.streams = streams if streams is not None else LocalTaskStream()
 
     @contextlib.contextmanager
     def staging(self, task_id: str) -> Iterator[None]:
@@ -67,10 +70,11 @@ class TaskService:
         lane: TaskLane = TaskLane.BATCH,
         charge: dict[str, int] | None = None,
         webhook: dict[str, Any] | None = None,
+        origin: dict[str, Any] | None = None,
     ) -> Task:
         """Record the task and hand it to the workers. Call it inside `staging(task_id)`, which
         removes the staged inputs if this fails."""
-        task = Task.new(kind, owner, params, task_id=task_id, lane=lane, charge=charge, webhook=webhook)
+        task = Task.new(kind, owner, params, task_id=task_id, lane=lane, charge=charge, webhook=webhook, origin=origin)
         max_active = plan.max_concurrent_tasks if plan is not None else None
         try:
             self.store.create(task, max_active=max_active)
@@ -183,6 +187,18 @@ class TaskService:
         if last is None:  # unreachable: watch yields the task at least once, or raises NotFound
             raise RuntimeError(f"watching task {task_id} yielded nothing")
         return last
+
+    async def follow(self, task_id: str, owner: str, kind: TaskKind) -> AsyncIterator[StreamItem]:
+        """The task's partial output (see task_stream.py) from its first item until it ends. 404 for
+        someone else's task, as `get`. May raise StreamTruncated when items were dropped."""
+        await to_thread.run_sync(self.get, task_id, owner, kind)
+
+        async def is_over() -> bool:
+            task = await to_thread.run_sync(self.get, task_id, owner, kind)
+            return task.status.terminal
+
+        async for item in self.streams.follow(task_id, is_over, self.FALLBACK_POLL_S):
+            yield item
 
 
 def encode_cursor(task: Task) -> str:

@@ -3,6 +3,8 @@ voice exists. The parser is pure text processing (no engine is loaded here)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from engines.tts.emotion import cue_vocabulary
 from engines.tts.script import Script, parse_script
 from engines.tts.types import ScriptError, TextTooLong
@@ -26,3 +28,13 @@ def check_script(request: TtsRequest, voices: list[str], settings: TtsSettings) 
         raise PayloadTooLarge(str(exc), code="text_too_long", limit=settings.max_characters) from exc
     except ScriptError as exc:
         raise InvalidRequest(str(exc), code=exc.code, position=exc.position) from exc
+
+
+def check_engine(engine: str, capabilities: dict[str, Any]) -> None:
+    served = (capabilities.get("tts") or {}).get("engine") or ""
+    if served and engine not in served.split("+"):
+        raise InvalidRequest(
+            f"the {engine} engine is not available on this server (it serves {served.replace('+', ', ')})",
+            code="engine_unavailable",
+            param="model",
+        )

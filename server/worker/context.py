@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engines.model_cache import ModelCache
+from engines.tts.loudness import VoiceLevels
 from model_store.voices import VoiceStore
 from server.domain.artifacts import ArtifactStore
 from server.domain.factory import (
@@ -21,6 +22,7 @@ from server.domain.metrics import TaskMetrics
 from server.domain.task_store import TaskStore
 from server.domain.usage import UsageCounter
 from server.domain.webhook_queue import WebhookQueue
+from server.services.task_stream import StreamPublisher, open_task_stream
 from server.settings import Settings
 from server.worker.engines import EngineRegistry
 
@@ -32,11 +34,13 @@ class WorkerContext:
     artifacts: ArtifactStore
     cache: ModelCache
     metrics: TaskMetrics
+    streams: StreamPublisher  # partial output (audio chunks, transcript segments) for followers
     engines: EngineRegistry = field(init=False)
     usage: UsageCounter = field(init=False)
     voices: VoiceStore = field(init=False)
     leases: TaskLeases = field(init=False)
     webhooks: WebhookQueue = field(init=False)  # deliveries due (server/domain/webhook_queue.py)
+    levels: VoiceLevels = field(init=False)  # each voice's loudness, calibrated once per process
 
     def __post_init__(self) -> None:
         self.engines = EngineRegistry(self.settings, self.cache)
@@ -44,6 +48,7 @@ class WorkerContext:
         self.usage = open_usage_counter(self.settings)
         self.voices = open_voice_store(self.settings)
         self.webhooks = open_webhook_queue(self.settings)
+        self.levels = VoiceLevels()
 
     @staticmethod
     def build(
@@ -51,12 +56,14 @@ class WorkerContext:
         store: TaskStore | None = None,
         artifacts: ArtifactStore | None = None,
         metrics: TaskMetrics | None = None,
+        streams: StreamPublisher | None = None,
     ) -> WorkerContext:
         return WorkerContext(
             settings=settings,
             store=store or open_task_store(settings),
             artifacts=artifacts or open_artifacts(settings),
             metrics=metrics or open_task_metrics(settings),
+            streams=streams or open_task_stream(settings),
             cache=ModelCache(
                 idle_ttl=settings.worker.model_idle_ttl_s,
                 budget_bytes=int(budget * 2**20) if (budget := settings.worker.model_memory_budget_mb) else None,

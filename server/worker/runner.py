@@ -80,8 +80,13 @@ def _run(
 ) -> tuple[str, dict[str, Any] | None]:
     """Run the job and record its outcome in the store; returns (outcome code, result)."""
     try:
-        result = _call_job(job, ctx, task, reporter, timeout_errors)
-        reporter.check_canceled(force=True)  # canceled after the last progress step: its output goes too
+        ctx.streams.reset(task.id)  # a new attempt starts its partial output afresh
+        try:
+            result = _call_job(job, ctx, task, reporter, timeout_errors)
+            reporter.check_canceled(force=True)  # canceled after the last progress step: its output goes too
+        finally:
+            # Before the outcome is stored: a follower that sees the task ended has seen every item.
+            ctx.streams.end(task.id)
     except TaskCanceled:
         ctx.artifacts.remove_task(task.id)  # "forget this": partial and finished outputs alike
         log.info("task %s canceled; stopped and its files removed", task.id)

@@ -112,11 +112,15 @@ def test_two_speaker_script_has_a_longer_pause_at_the_change(client):
     assert status["result"]["chunks"] >= 2
 
 
-def test_audio_before_success_is_409(client):
+def test_audio_of_a_failed_task_is_409(client):
+    # A queued or running task's audio streams as it is made (tests/api/test_openai_speech.py).
     task = Task.new(TaskKind.TTS, LOCAL_OWNER)
-    services(client).tasks.store.create(task)
-    assert assert_error(client.get(f"/v1/tts/{task.id}/audio"), 409, "task_not_ready")["status"] == "queued"
+    store = services(client).tasks.store
+    store.create(task)
     assert client.get(f"/v1/tts/{task.id}").json()["status"] == "queued"
+    store.start(task.id)
+    store.fail(task.id, "unknown_voice", "no such voice")
+    assert assert_error(client.get(f"/v1/tts/{task.id}/audio"), 409, "task_failed")["message"]
     assert_error(client.get("/v1/tts/" + "0" * 32), 404, "task_not_found")
 
 

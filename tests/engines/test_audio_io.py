@@ -58,6 +58,21 @@ def test_long_audio_windows_cut_in_pauses_and_cover_everything():
     assert long_audio_windows(audio[: 16_000 * 20], window_s=30) == [(0, 16_000 * 20)]
 
 
+def test_a_short_first_window_is_cut_in_a_pause_near_its_length():
+    from engines.stt.faster_whisper import long_audio_windows
+
+    rng = np.random.default_rng(1)
+    audio = (rng.standard_normal(16_000 * 30) * 0.3).astype(np.float32)
+    audio[int(16_000 * 7.2) : int(16_000 * 7.5)] = 0  # a pause within 40% of the 6 s asked for
+    windows = long_audio_windows(audio, window_s=300, first_s=6.0)
+    assert len(windows) == 2 and windows[0][0] == 0 and windows[0][1] == windows[1][0] and windows[1][1] == audio.size
+    assert 7.2 * 16_000 <= windows[0][1] <= 7.5 * 16_000
+    assert long_audio_windows(audio[: 16_000 * 10], window_s=300, first_s=6.0) == [(0, 16_000 * 10)]  # too short
+    # a recording that starts with silence: the first window still holds about 6 s of speech
+    late = np.concatenate([np.zeros(16_000 * 5, np.float32), audio])
+    assert (5 + 7.2) * 16_000 <= long_audio_windows(late, window_s=300, first_s=6.0)[0][1] <= (5 + 7.5) * 16_000
+
+
 @pytest.mark.parametrize("fmt", ["webm", "flac"])
 def test_duration_of_a_streamed_recording_comes_from_its_packets(tmp_path, fmt):
     # MediaRecorder WebM and piped FLAC carry no duration in their headers; the quota and the

@@ -181,3 +181,50 @@ def test_event_sounds_have_the_requested_level(name):
     assert y.dtype == np.float32 and 0.2 < len(y) / 22050 < 2.5 and np.isfinite(y).all()
     rms = float(np.sqrt(np.mean(y.astype(np.float64) ** 2)))
     assert rms < 0.1 and np.abs(y).max() < 1.0
+
+
+class _Counting:
+    """Counts the synthesis calls made through it."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.calls = inner, 0
+
+    def voices(self):
+        return self.inner.voices()
+
+    def synthesize(self, request: SynthesisRequest) -> Audio:
+        self.calls += 1
+        return self.inner.synthesize(request)
+
+
+def test_the_stream_yields_each_sentence_as_it_is_made_and_joins_to_the_whole(synth):
+    from engines.tts.loudness import VoiceLevels
+    from engines.tts.render import RenderStream
+
+    levels, counting = VoiceLevels(), _Counting(synth)
+    script = parse_script("First sentence here. [laugh] Second one follows. And a third to finish.")
+    stream = RenderStream(script, [(counting, JOE)], levels=levels)
+    chunks = iter(stream)
+    first = next(chunks)
+    # the calibration (once per voice) and the first sentence only: the rest is not made yet
+    assert counting.calls == 2 and stream.sample_rate == 22050 and len(first) > 0.5 * 22050
+    rest = list(chunks)
+    assert counting.calls == 4 and len(rest) == 3  # the laugh is a piece of its own
+    whole, sr, info = render_script(script, [(counting, JOE)], levels=levels)
+    assert counting.calls == 7  # the voice's level was kept: no second calibration
+    assert sr == 22050 and np.array_equal(np.concatenate([first, *rest]), whole)  # deterministic Piper
+    assert info["chunks"] == 3 and info["events"] == 1 and info["speakers"][0]["voice_id"] == JOE
+
+
+def test_a_short_first_chunk_cuts_only_the_first_sentence(synth):
+    from engines.tts.render import RenderStream
+
+    text = "The old lighthouse stood at the edge of the cliff, its white paint peeling after decades. It stood."
+    plain = RenderStream(parse_script(text), [(synth, JOE)])
+    cut = RenderStream(parse_script(text), [(synth, JOE)], first_chunk_chars=60)
+    assert [p.text for p in cut._pieces] == [
+        "The old lighthouse stood at the edge of the cliff,",
+        "its white paint peeling after decades.",
+        "It stood.",
+    ]
+    assert len(plain._pieces) == 2 and cut.chunks == 3

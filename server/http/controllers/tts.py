@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
+from litestar.response import Stream
 
 from server.auth.caller import Caller
 from server.domain.tasks import TaskKind
@@ -14,6 +16,7 @@ from server.http.identity import COUNTS, IdempotencyKey
 from server.http.ranges import file_response
 from server.http.schemas import TaskResponse
 from server.services.submissions import SubmissionService
+from server.services.task_output import follow_audio
 from server.services.tasks import TaskService
 from server.services.tts_requests import cue_vocabulary
 
@@ -53,15 +56,26 @@ class TtsController(Controller):
     ) -> TaskResponse:
         return TaskResponse.of(await tasks.aget(task_id, caller.owner, TaskKind.TTS))
 
-    @get("/{task_id:str}/audio", sync_to_thread=True, summary="The synthesised audio (supports Range requests)")
-    def audio(
+    @get(
+        "/{task_id:str}/audio",
+        summary="The synthesised audio: streamed while the task runs; when finished, the file (with Range)",
+    )
+    async def audio(
         self,
         request: Request,
         task_id: FromPath[str],
         caller: NamedDependency[Caller],
         tasks: NamedDependency[TaskService],
-    ) -> Response:
-        task = tasks.finished(task_id, caller.owner, TaskKind.TTS)
-        fmt = AUDIO_FORMATS[(task.result or {})["format"]]  # a succeeded TTS task records its format
-        path = tasks.artifacts.path(task.id, audio_artifact(fmt.name))
-        return file_response(path, fmt.media_type, f"{task.id}.{fmt.extension}", request.headers.get("range"))
+    ) -> Response | Stream:
+        task = await to_thread.run_sync(tasks.get, task_id, caller.owner, TaskKind.TTS)
+        if not task.status.terminal:  # what is ready now, then the rest as it is made
+            fmt = AUDIO_FORMATS[task.params.get("format", "mp3")]
+            return Stream(follow_audio(tasks, task.id, caller.owner), media_type=fmt.media_type)
+        return await to_thread.run_sync(_finished_audio, tasks, task_id, caller.owner, request.headers.get("range"))
+
+
+def _finished_audio(tasks: TaskService, task_id: str, owner: str, range_header: str | None) -> Response:
+    task = tasks.finished(task_id, owner, TaskKind.TTS)  # 409 when it failed
+    fmt = AUDIO_FORMATS[(task.result or {})["format"]]  # a succeeded TTS task records its format
+    path = tasks.artifacts.path(task.id, audio_artifact(fmt.name))
+    return file_response(path, fmt.media_type, f"{task.id}.{fmt.extension}", range_header)

@@ -11,10 +11,14 @@ from engines.speakers import assign_speakers, number_speakers
 from engines.types import SAMPLE_RATE, Diarization, DiarizationRequest, TranscriptionRequest
 from server.domain.stt_options import SttOptions
 from server.domain.transcripts import TRANSCRIPT_ARTIFACT, transcript_document
+from server.services.task_stream import SEGMENT
 from server.worker.context import WorkerContext
 from server.worker.progress import ProgressReporter
 
 log = logging.getLogger(__name__)
+
+# A streaming transcription decodes about this much first (see TranscriptionRequest.first_window_s).
+STREAMING_FIRST_WINDOW_S = 6.0
 
 
 def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, Any]:
@@ -28,15 +32,27 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
     # Transcription takes most of the time when diarizing too; progress is split accordingly.
     transcribe_end = 70 if options.diarize else 95
     started = time.perf_counter()
-    transcript = ctx.engines.stt().transcribe(
+    stream = ctx.engines.stt().stream(
         TranscriptionRequest(
             audio=audio,
             language=options.language,
             # Word times let a segment that spans a speaker change be split there.
             word_timestamps=options.word_timestamps or options.diarize,
+            initial_prompt=options.prompt,
+            temperature=options.temperature,
+            task=options.task,
+            first_window_s=STREAMING_FIRST_WINDOW_S if options.streaming else None,
         ),
         progress=progress.span(5, transcribe_end),
     )
+    for segment in stream:  # followers read each segment as it is decoded (speakers come at the end)
+        ctx.streams.publish(
+            task.id,
+            SEGMENT,
+            segment.text.encode(),
+            {"id": segment.id, "start": segment.start, "end": segment.end, "text": segment.text},
+        )
+    transcript = stream.transcript()
     timings["transcribe"] = time.perf_counter() - started
 
     turns = None

@@ -1,4 +1,4 @@
-"""Text-to-speech job: parse the script, render every chunk with its voice and cues, encode."""
+"""Text-to-speech job: parse the script, render every chunk with its voice and cues, stream and encode."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from engines.audio_encode import encode
-from engines.tts.render import limit_peaks, render_script
+from engines.audio_encode import StreamEncoder, encode
+from engines.tts.render import RenderStream, limit_peaks
 from engines.tts.script import parse_script
 from server.domain.tts_artifacts import SCRIPT_ARTIFACT, audio_artifact
 from server.domain.tts_options import TtsRequest
+from server.services.task_stream import AUDIO
 from server.worker.context import WorkerContext
 from server.worker.progress import ProgressReporter
 
@@ -34,16 +35,32 @@ def run_tts(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
     progress.set(3)
 
     started = time.perf_counter()
-    samples, rate, info = render_script(
+    stream = RenderStream(
         script,
         engines,
         speed=request.speed,
         progress=progress.span(3, 92),
         max_chunk_chars=ctx.settings.tts.max_chunk_characters,
         language=request.language,
+        levels=ctx.levels,
+        first_chunk_chars=request.first_chunk_characters,
     )
+    # Each piece is encoded and published as soon as it is made (followers hear the first sentence
+    # while the next is synthesised); the file is encoded from the whole, as it always was.
+    pieces, encoder = [], None
+    for chunk in stream:
+        chunk = apply_gain(np.asarray(chunk, dtype=np.float32), stream.sample_rate, request.volume_db)
+        pieces.append(chunk)
+        if encoder is None:
+            encoder = StreamEncoder(
+                request.format, stream.sample_rate, bitrate_kbps=request.mp3_bitrate, sample_rate=request.sample_rate
+            )
+        _publish(ctx, task.id, encoder.feed(chunk), request.format, encoder.sample_rate)
+    if encoder is not None:
+        _publish(ctx, task.id, encoder.close(), request.format, encoder.sample_rate)
+    info, rate = stream.info, stream.sample_rate
     warnings = [{"code": w.code, "message": w.message, "position": w.position} for w in script.warnings]
-    samples = apply_gain(np.asarray(samples, dtype=np.float32), rate, request.volume_db)
+    samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
     data, out_rate = encode(
         samples, rate, request.format, bitrate_kbps=request.mp3_bitrate, sample_rate=request.sample_rate
     )
@@ -62,3 +79,8 @@ def run_tts(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
         "sample_rate": out_rate,
         "warnings": warnings,
     }
+
+
+def _publish(ctx: WorkerContext, task_id: str, data: bytes, fmt: str, rate: int) -> None:
+    if data:
+        ctx.streams.publish(task_id, AUDIO, data, {"format": fmt, "sample_rate": rate})

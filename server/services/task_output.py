@@ -1,0 +1,101 @@
+"""A task's output as it is made, for any front-end: TTS audio bytes and STT transcript segments.
+
+Both follow the task's partial-output stream (task_stream.py) and end when the task does. Callers
+that must answer with an error status before sending anything (HTTP) use `first_then_rest`: it
+waits for the first piece, so a task that fails before producing any output raises its error
+instead of ending an empty 200 response.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from anyio import to_thread
+
+from server.domain.errors import ServiceError
+from server.domain.tasks import Task, TaskKind, TaskStatus
+from server.domain.transcripts import TRANSCRIPT_ARTIFACT
+from server.domain.tts_artifacts import audio_artifact
+from server.services.task_stream import AUDIO, SEGMENT, StreamTruncated
+from server.services.tasks import TaskService
+
+FILE_CHUNK = 64 * 1024
+
+
+class TaskFailed(ServiceError):
+    """The task ended in failure; `code` is the task's own error code."""
+
+    status = 500
+
+    def __init__(self, task: Task) -> None:
+        error = task.error
+        super().__init__(
+            f"the task failed: {error.message if error else 'unknown error'}",
+            code=error.code if error else "task_failed",
+            task_id=task.id,
+        )
+
+
+async def follow_audio(tasks: TaskService, task_id: str, owner: str) -> AsyncIterator[bytes]:
+    """The TTS task's audio bytes in its format, from the first byte to the last: streamed while it
+    runs; from the stored file when it has already ended and its stream has expired or was trimmed."""
+    sent = False
+    try:
+        async for item in tasks.follow(task_id, owner, TaskKind.TTS):
+            if item.kind == AUDIO and item.data:
+                sent = True
+                yield item.data
+    except StreamTruncated:
+        if sent:
+            return  # part of it is already out: the client has to fetch the file
+    if sent:
+        task = await to_thread.run_sync(tasks.get, task_id, owner, TaskKind.TTS)
+        if task.status is TaskStatus.FAILED:
+            raise TaskFailed(task)
+        return
+    task = await tasks.wait(task_id, owner, TaskKind.TTS, timeout=float("inf"))
+    if task.status is TaskStatus.FAILED:
+        raise TaskFailed(task)
+    path = tasks.artifacts.path(task.id, audio_artifact(task.result["format"]))
+    with open(path, "rb") as file:  # noqa: ASYNC230 - small reads of a local file
+        while chunk := file.read(FILE_CHUNK):
+            yield chunk
+
+
+async def follow_segments(tasks: TaskService, task_id: str, owner: str) -> AsyncIterator[dict]:
+    """Transcript segments ({id, start, end, text}) as Whisper decodes them (no speakers yet: those
+    come with the whole transcript, from `finished_transcript`)."""
+    with contextlib.suppress(StreamTruncated):  # the whole transcript still comes at the end
+        async for item in tasks.follow(task_id, owner, TaskKind.STT):
+            if item.kind == SEGMENT:
+                yield item.meta
+
+
+async def finished_transcript(tasks: TaskService, task_id: str, owner: str, timeout: float) -> dict:
+    """Wait for the STT task's end and return its transcript document; TaskFailed if it failed."""
+    from server.domain.errors import Timeout
+
+    task = await tasks.wait(task_id, owner, TaskKind.STT, timeout)
+    if task.status is TaskStatus.FAILED:
+        raise TaskFailed(task)
+    if task.status is not TaskStatus.SUCCEEDED:
+        raise Timeout(f"the transcription is still {task.status.value}; fetch it later from /v1/stt/{task_id}/result")
+    return await to_thread.run_sync(tasks.artifacts.read_json, task.id, TRANSCRIPT_ARTIFACT)
+
+
+async def first_then_rest(chunks: AsyncIterator) -> AsyncIterator:
+    """Await the first item now (errors raise here), then return an iterator over all of them."""
+    iterator = chunks.__aiter__()
+    try:
+        first = await iterator.__anext__()
+    except StopAsyncIteration:
+        first = None
+
+    async def rest():
+        if first is not None:
+            yield first
+            async for item in iterator:
+                yield item
+
+    return rest()
