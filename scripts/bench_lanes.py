@@ -14,28 +14,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 
+from scripts.bench_server import bench_server
 from tests.support.audio import sample_clip, tiled_sample, wav_bytes
-from tests.support.processes import ServeProcess, WorkerProcess, user_env
-
-
-def make_key(env: dict[str, str]) -> str:
-    out = subprocess.run(
-        [sys.executable, "-m", "server.cli", "keys", "create", "--owner", "bench", "--plan", "pro"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return re.search(r"API key: (\S+)", out).group(1)
 
 
 def wait_status(client: httpx.Client, task_id: str, wanted: set[str], timeout: float = 3600) -> dict:
@@ -77,29 +61,8 @@ def measure(base_url: str, key: str, long_audio: bytes, clip: bytes) -> dict:
 
 
 def run_mode(mode: str, long_audio: bytes, clip: bytes) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = {"VOICE_API_STORAGE__DATA_DIR": str(Path(tmp) / "data")}
-        worker = None
-        if mode == "distributed":
-            settings |= {"VOICE_API_REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")}
-            settings |= {"VOICE_API_REDIS_PREFIX": f"bench-lanes-{os.getpid()}:"}
-        env = user_env(**settings)
-        key = make_key(env)
-        server = ServeProcess(env, Path(tmp) / "serve.log")
-        try:
-            server.wait_healthy()
-            if mode == "distributed":
-                worker = WorkerProcess(env, Path(tmp) / "worker.log", queues="stt")
-                deadline = time.monotonic() + 120
-                while not httpx.get(f"{server.base_url}/v1/health").json()["workers"]:
-                    if time.monotonic() > deadline:
-                        raise TimeoutError("no worker announced itself")
-                    time.sleep(0.5)
-            return measure(server.base_url, key, long_audio, clip)
-        finally:
-            if worker is not None:
-                worker.stop()
-            server.stop()
+    with bench_server(mode, "lanes", queues="stt") as server:
+        return measure(server.base_url, server.key, long_audio, clip)
 
 
 def main() -> None:

@@ -21,16 +21,12 @@ import argparse
 import json
 import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 
-from scripts.bench_lanes import make_key
+from scripts.bench_server import bench_server
 from tests.support.audio import sample_wav
-from tests.support.processes import ServeProcess, WorkerProcess, user_env
 
 PARAGRAPH = (
     "The old lighthouse stood at the edge of the cliff, its white paint peeling after decades of salt "
@@ -129,58 +125,34 @@ class RawEngines:
 
 def run_mode(mode: str, repeats: int, raw: RawEngines) -> dict:
     audio = sample_wav().read_bytes()
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = {"VOICE_API_STORAGE__DATA_DIR": str(Path(tmp) / "data")}
-        if mode == "distributed":
-            settings |= {"VOICE_API_REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")}
-            settings |= {"VOICE_API_REDIS_PREFIX": f"bench-openai-{os.getpid()}:"}
-        env = user_env(**settings)
-        key = make_key(env)
-        server, worker = ServeProcess(env, Path(tmp) / "serve.log"), None
-        try:
-            server.wait_healthy()
-            if mode == "distributed":
-                worker = WorkerProcess(env, Path(tmp) / "worker.log", queues="stt,tts")
-                deadline = time.monotonic() + 120
-                while not httpx.get(f"{server.base_url}/v1/health").json()["workers"]:
-                    if time.monotonic() > deadline:
-                        raise TimeoutError("no worker announced itself")
-                    time.sleep(0.5)
-            headers = {"Authorization": f"Bearer {key}"}
-            with httpx.Client(base_url=server.base_url, headers=headers, timeout=600) as client:
-                speech_first_byte(client), transcription(client, audio)  # warm-up: models, calibration
-                rounds = [
-                    {
-                        "sentence": raw.synthesis(FIRST_SENTENCE),
-                        "clause": raw.synthesis(FIRST_CHUNK),
-                        "speech": speech_first_byte(client),
-                        "file": whole_file(client),
-                        "raw_stt": raw.transcription(),
-                        "delta": transcript_first_delta(client, audio),
-                        "plain": transcription(client, audio),
-                    }
-                    for _ in range(repeats)
-                ]
-            speech, files = [r["speech"] for r in rounds], [r["file"] for r in rounds]
-            deltas, plain = [r["delta"] for r in rounds], [r["plain"] for r in rounds]
-            return {
-                "raw_sentence_s": statistics.median(r["sentence"] for r in rounds),
-                "raw_clause_s": statistics.median(r["clause"] for r in rounds),
-                "raw_stt_s": statistics.median(r["raw_stt"] for r in rounds),
-                "first_byte_s": statistics.median(s[0] for s in speech),
-                "last_byte_s": statistics.median(s[1] for s in speech),
-                "whole_file_s": statistics.median(files),
-                "first_delta_s": statistics.median(d[0] for d in deltas),
-                "stream_done_s": statistics.median(d[1] for d in deltas),
-                "transcription_s": statistics.median(plain),
-            }
-        except Exception:
-            print(server.log(), file=sys.stderr)
-            raise
-        finally:
-            if worker is not None:
-                worker.stop()
-            server.stop()
+    with bench_server(mode, "openai", queues="stt,tts") as server:
+        with httpx.Client(base_url=server.base_url, headers=server.headers, timeout=600) as client:
+            speech_first_byte(client), transcription(client, audio)  # warm-up: models, calibration
+            rounds = [
+                {
+                    "sentence": raw.synthesis(FIRST_SENTENCE),
+                    "clause": raw.synthesis(FIRST_CHUNK),
+                    "speech": speech_first_byte(client),
+                    "file": whole_file(client),
+                    "raw_stt": raw.transcription(),
+                    "delta": transcript_first_delta(client, audio),
+                    "plain": transcription(client, audio),
+                }
+                for _ in range(repeats)
+            ]
+        speech, files = [r["speech"] for r in rounds], [r["file"] for r in rounds]
+        deltas, plain = [r["delta"] for r in rounds], [r["plain"] for r in rounds]
+        return {
+            "raw_sentence_s": statistics.median(r["sentence"] for r in rounds),
+            "raw_clause_s": statistics.median(r["clause"] for r in rounds),
+            "raw_stt_s": statistics.median(r["raw_stt"] for r in rounds),
+            "first_byte_s": statistics.median(s[0] for s in speech),
+            "last_byte_s": statistics.median(s[1] for s in speech),
+            "whole_file_s": statistics.median(files),
+            "first_delta_s": statistics.median(d[0] for d in deltas),
+            "stream_done_s": statistics.median(d[1] for d in deltas),
+            "transcription_s": statistics.median(plain),
+        }
 
 
 def main() -> None:
