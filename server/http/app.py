@@ -22,7 +22,7 @@ from server.http.controllers.stt import SttController
 from server.http.controllers.tasks import list_tasks
 from server.http.controllers.tts import TtsController
 from server.http.controllers.usage import usage
-from server.http.controllers.webhooks import rotate_webhook_secret
+from server.http.controllers.webhooks import rotate_webhook_secret, set_default_callback
 from server.http.errors import EXCEPTION_HANDLERS
 from server.http.headers import add_response_headers
 from server.http.identity import provide_caller
@@ -58,6 +58,7 @@ def create_app(settings: Settings, services: Services | None = None, listeners: 
             usage,
             list_tasks,
             rotate_webhook_secret,
+            set_default_callback,
             SttController,
             TtsController,
             CloneController,

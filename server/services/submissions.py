@@ -190,10 +190,11 @@ class SubmissionService:
         )
 
     def _webhook(self, caller: Caller, callback_url: str | None) -> dict[str, Any] | None:
+        key_id = caller.key_id or LOCAL_OWNER  # authentication off: one local secret
+        callback_url = callback_url or self._secrets.default_url(key_id)  # the key's default, if set
         if callback_url is None:
             return None
         url = check_callback_url(callback_url, self._settings.webhooks)
-        key_id = caller.key_id or LOCAL_OWNER  # authentication off: one local secret
         if self._secrets.get(key_id) is None:
             raise InvalidRequest(
                 "this key has no webhook secret yet: create one with POST /v1/webhooks/secret "

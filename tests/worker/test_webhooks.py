@@ -106,3 +106,23 @@ def test_a_worker_killed_with_a_delivery_pending_delivers_after_restart(distribu
         first.stop()
         if second is not None:
             second.stop()
+
+
+def test_a_keys_default_callback_url_is_used_when_a_submission_names_none(make_settings, receiver):
+    with TestClient(create_app(make_settings(auth={"enabled": True}, webhooks=ALLOW_LOCAL))) as client:
+        _, plaintext = services(client).keys.create(owner="team", plan="pro")
+        auth = {"Authorization": f"Bearer {plaintext}"}
+        secret = client.post("/v1/webhooks/secret", headers=auth).json()["secret"]
+        response = client.put("/v1/webhooks/default", json={"callback_url": receiver.url}, headers=auth)
+        assert response.status_code == 200 and response.json()["callback_url"] == receiver.url
+        task = client.post("/v1/tts", json={"text": "Report to the default."}, headers=auth).json()
+        wait_for(lambda: receiver.deliveries, timeout=60)
+        assert verified(receiver.deliveries[0], secret)["data"]["task_id"] == task["task_id"]
+        # cleared: later submissions send nothing
+        assert client.put("/v1/webhooks/default", json={"callback_url": None}, headers=auth).status_code == 200
+        quiet = client.post("/v1/tts", json={"text": "No report."}, headers=auth).json()
+        assert wait_finished(client, f"/v1/tts/{quiet['task_id']}", headers=auth)["webhook"] is None
+    with TestClient(create_app(make_settings())) as strict:  # no allow-list: the default is checked too
+        assert_error(
+            strict.put("/v1/webhooks/default", json={"callback_url": receiver.url}), 422, "callback_url_forbidden"
+        )
