@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from wyoming.asr import Transcribe, Transcript
+from wyoming.asr import Transcribe, Transcript, TranscriptChunk, TranscriptStart, TranscriptStop
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event
 from wyoming.info import Describe
@@ -93,8 +93,21 @@ class VoiceApiHandler(AsyncEventHandler):
         request, self._transcribe = self._transcribe, None
         if transcription is None:
             return  # audio-stop without audio-start, or after an error already reported
-        text, language = await transcription.finish()
         asked = request.language if request is not None else None
+        streamed = False
+
+        async def send_chunk(text: str) -> None:
+            # transcript-start with the first segment: an utterance that fails, or has no speech,
+            # sends no half-open stream before its error or empty transcript.
+            nonlocal streamed
+            if not streamed:
+                streamed = True
+                await self.write_event(TranscriptStart(language=asked).event())
+            await self.write_event(TranscriptChunk(text=text).event())
+
+        text, language = await transcription.finish(on_segment=send_chunk)
+        if streamed:
+            await self.write_event(TranscriptStop().event())
         await self.write_event(Transcript(text=text, language=language or asked).event())
 
     async def _drop_transcription(self) -> None:

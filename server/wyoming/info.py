@@ -67,8 +67,9 @@ def _asr_program(ctx: WyomingContext, stt: dict) -> AsrProgram:
                 languages=list(languages),
             )
         ],
-        # Each utterance is one task whose transcript arrives whole: no partial transcripts (yet).
-        supports_transcript_streaming=False,
+        # transcript-start, a transcript-chunk per segment as Whisper decodes it, transcript-stop, then
+        # the whole transcript (clients that do not stream read only that).
+        supports_transcript_streaming=True,
     )
 
 

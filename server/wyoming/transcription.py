@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from wyoming.asr import Transcribe
 from wyoming.audio import AudioChunk, AudioChunkConverter, AudioStart
@@ -18,6 +18,7 @@ from server.domain.stt_options import SttOptions
 from server.domain.tasks import TaskKind
 from server.domain.transcripts import TRANSCRIPT_ARTIFACT
 from server.services.audio_source import AudioStream, PcmFormat
+from server.services.task_stream import SEGMENT, StreamTruncated
 from server.wyoming.context import WyomingContext
 from server.wyoming.info import PROGRAM, served_model
 from server.wyoming.results import finished
@@ -60,11 +61,17 @@ class Transcription:
             chunk = self._converter.convert(chunk)
         self._chunks.put_nowait(chunk.audio)
 
-    async def finish(self) -> tuple[str, str | None]:
-        """The transcript's text and language."""
+    async def finish(self, on_segment: Callable[[str], Awaitable[None]] | None = None) -> tuple[str, str | None]:
+        """The transcript's text and language; `on_segment` gets each segment's text as it is decoded
+        (from the task's partial output, so also when a distributed worker runs it)."""
         self._chunks.put_nowait(_END)
         task = await self._submission
         services = self._ctx.services
+        if on_segment is not None:
+            with contextlib.suppress(StreamTruncated):  # partial text is a bonus: the whole one follows
+                async for item in services.tasks.follow(task.id, self._ctx.caller.owner, TaskKind.STT):
+                    if item.kind == SEGMENT and item.data:
+                        await on_segment(item.data.decode())
         done = await services.tasks.wait(
             task.id, self._ctx.caller.owner, TaskKind.STT, timeout=self._ctx.settings.task_timeout_s
         )

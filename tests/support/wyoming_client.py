@@ -45,10 +45,11 @@ async def next_event(c: AsyncTcpClient) -> Event:
     return event
 
 
-async def transcribe(
+async def transcribe_streamed(
     c: AsyncTcpClient, audio: bytes, rate: int, width: int = 2, channels: int = 1, language: str | None = "en"
-) -> Event:
-    """Send one utterance in chunks of 1,024 samples; the server's answer (transcript or error)."""
+) -> tuple[Event, list[Event]]:
+    """Send one utterance in chunks of 1,024 samples; the server's answer (transcript or error) and
+    the streaming events before it (transcript-start, -chunk…, -stop)."""
     fmt = {"rate": rate, "width": width, "channels": channels}
     await c.write_event(Transcribe(language=language).event())
     await c.write_event(AudioStart(**fmt).event())
@@ -56,7 +57,17 @@ async def transcribe(
     for offset in range(0, len(audio), step):
         await c.write_event(AudioChunk(audio=audio[offset : offset + step], **fmt).event())
     await c.write_event(AudioStop().event())
-    return await next_event(c)
+    streamed = []
+    while True:
+        event = await next_event(c)
+        if not event.type.startswith("transcript-"):
+            return event, streamed
+        streamed.append(event)
+
+
+async def transcribe(c: AsyncTcpClient, audio: bytes, rate: int, **fmt) -> Event:
+    """The server's answer to one utterance (transcript or error)."""
+    return (await transcribe_streamed(c, audio, rate, **fmt))[0]
 
 
 async def transcript_text(c: AsyncTcpClient, audio: bytes, rate: int, **fmt) -> str:

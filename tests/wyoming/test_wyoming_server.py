@@ -88,6 +88,24 @@ def test_real_speech_streamed_in_chunks_is_transcribed(server, rate, channels):
     assert word_error_rate(sample_reference_text(), text) < SAMPLE_WER_BOUND, text
 
 
+def test_partial_transcripts_stream_as_segments_are_decoded(server):
+    from wyoming.asr import Transcript, TranscriptChunk
+
+    from tests.support.wyoming_client import transcribe_streamed
+
+    samples, rate = speech_sample()
+
+    async def scenario():
+        async with client(server.port) as c:
+            return await transcribe_streamed(c, pcm16(samples, 1), rate)
+
+    final, streamed = run(scenario())
+    types = [e.type for e in streamed]
+    assert types[0] == "transcript-start" and types[-1] == "transcript-stop" and types.count("transcript-chunk") >= 2
+    chunks = [TranscriptChunk.from_event(e).text for e in streamed if TranscriptChunk.is_type(e.type)]
+    assert " ".join(chunks).split() == Transcript.from_event(final).text.split()  # the parts make the whole
+
+
 def test_a_synthesized_sentence_comes_back_as_chunks_our_stt_understands(server):
     async def scenario():
         async with client(server.port) as c:
@@ -217,7 +235,9 @@ def test_a_format_change_mid_utterance_is_converted(server):
             await c.write_event(AudioChunk(rate=rate, width=2, channels=1, audio=pcm16(clip[:half])).event())
             await c.write_event(AudioChunk(rate=22_050, width=2, channels=2, audio=stereo_22k).event())
             await c.write_event(AudioStop().event())
-            return await next_event(c)
+            while (event := await next_event(c)).type.startswith("transcript-"):
+                pass  # the partial transcripts; the whole one follows
+            return event
 
     event = run(scenario())
     assert event.type == "transcript" and "hello" in event.data["text"].lower()
