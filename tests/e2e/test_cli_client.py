@@ -217,7 +217,9 @@ def test_tasks_lists_or_says_the_server_cannot(server, tmp_path):
 
 def test_ctrl_c_cancels_the_running_task(server, tmp_path):
     long_file = tmp_path / "long.wav"
-    long_file.write_bytes(tiled_sample(90.0))
+    # Long enough that it is still running when Ctrl-C arrives on an idle machine too (90 s of audio
+    # took ~5 s there and once finished first); cancellation stops it within a second anyway.
+    long_file.write_bytes(tiled_sample(600.0))
     env = client_env(server.url, server.key, tmp_path)
     args = [*VOICE_API, "transcribe", str(long_file), "--no-diarize", "--verbose", "--json"]
     proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
