@@ -82,6 +82,7 @@ class EmbeddedWorkerPool:
 
     def start(self) -> None:
         self._queue.open()  # a pool may be started again after a stop (an app's lifespan re-entered)
+        self._ctx.stopping.clear()
         self._engines = describe(self._ctx.settings)  # once: it reads model files, health is hot
         recovered = self._ctx.store.recover_interrupted(self._ctx.settings.worker.max_attempts)
         for task in recovered:
@@ -96,7 +97,10 @@ class EmbeddedWorkerPool:
             thread.start()
             self._threads.append(thread)
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 15.0) -> None:
+        # Running tasks stop at their next progress report (they are requeued, their attempt
+        # refunded), so no engine keeps computing in a thread after the pool is gone.
+        self._ctx.stopping.set()
         self._queue.close()
         if self._stop_webhooks is not None:
             self._stop_webhooks.set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from engines.model_cache import ModelCache
@@ -41,6 +42,9 @@ class WorkerContext:
     leases: TaskLeases = field(init=False)
     webhooks: WebhookQueue = field(init=False)  # deliveries due (server/domain/webhook_queue.py)
     levels: VoiceLevels = field(init=False)  # each voice's loudness, calibrated once per process
+    # Set while the process shuts down: running tasks stop at their next progress report and go back
+    # to the queue (the embedded pool sets it; engine threads cannot be killed from outside).
+    stopping: threading.Event = field(init=False, default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self.engines = EngineRegistry(self.settings, self.cache)

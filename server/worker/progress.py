@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from server.domain.errors import ServiceError
 from server.domain.task_store import TaskStore
@@ -28,11 +29,25 @@ class TaskCanceled(ServiceError):
     code = "canceled"
 
 
+class TaskInterrupted(ServiceError):
+    """The worker is shutting down: the task goes back to the queue, with its attempt refunded."""
+
+    status = 503
+    code = "interrupted"
+
+
 class ProgressReporter:
     CANCEL_CHECK_S = 1.0  # a store read at most this often between percentage steps
 
-    def __init__(self, store: TaskStore, task_id: str, time_limit_s: float | None = None) -> None:
+    def __init__(
+        self,
+        store: TaskStore,
+        task_id: str,
+        time_limit_s: float | None = None,
+        stopping: Callable[[], bool] | None = None,
+    ) -> None:
         self._store = store
+        self._stopping = stopping  # true once the worker is shutting down
         self._task_id = task_id
         self._last = 0
         self._checked_at = time.monotonic()
@@ -48,6 +63,8 @@ class ProgressReporter:
 
     def set(self, percent: float) -> None:
         self.check_deadline()
+        if self._stopping is not None and self._stopping():
+            raise TaskInterrupted("the worker is shutting down; the task goes back to the queue")
         value = int(percent)
         if value > self._last:
             self._last = value

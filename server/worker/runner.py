@@ -15,7 +15,7 @@ from server.worker.context import WorkerContext
 from server.worker.jobs.clone import run_clone
 from server.worker.jobs.stt import run_stt
 from server.worker.jobs.tts import run_tts
-from server.worker.progress import ProgressReporter, TaskCanceled, TaskTimeout
+from server.worker.progress import ProgressReporter, TaskCanceled, TaskInterrupted, TaskTimeout
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def _execute_leased(ctx: WorkerContext, task_id: str, timeout_errors: tuple[type
         ctx.store.fail(task_id, "unsupported_task", f"this server cannot run {task.kind.value} tasks yet")
         return
     log.info("task %s (%s) started, attempt %d", task_id, task.kind.value, task.attempts)
-    reporter = ProgressReporter(ctx.store, task_id, ctx.settings.worker.task_time_limit_s)
+    reporter = ProgressReporter(ctx.store, task_id, ctx.settings.worker.task_time_limit_s, ctx.stopping.is_set)
     started = time.perf_counter()
     try:
         outcome, result = _run(ctx, task, job, reporter, timeout_errors)
@@ -87,6 +87,11 @@ def _run(
         finally:
             # Before the outcome is stored: a follower that sees the task ended has seen every item.
             ctx.streams.end(task.id)
+    except TaskInterrupted:
+        # A clean shutdown is not the task's fault: back to the queue, the attempt not counted.
+        _persist(lambda: ctx.store.requeue(task.id, refund_attempt=True), task.id)
+        log.info("task %s interrupted by the worker's shutdown; queued again", task.id)
+        return "interrupted", None
     except TaskCanceled:
         ctx.artifacts.remove_task(task.id)  # "forget this": partial and finished outputs alike
         log.info("task %s canceled; stopped and its files removed", task.id)

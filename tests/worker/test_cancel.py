@@ -102,3 +102,17 @@ def test_distributed_cancel_stops_the_running_engine(distributed_config, tmp_pat
             assert "canceled; stopped" in worker.log()
     finally:
         worker.stop()
+
+
+def test_embedded_shutdown_stops_a_running_task_and_queues_it_again(make_settings):
+    """A clean stop must not leave an engine computing in a thread of a process that goes on (or
+    exits under it): the task stops at its next progress report and is queued again, its attempt
+    not counted, for the next start to run."""
+    app = create_app(make_settings())
+    with TestClient(app) as client:
+        task_id = submit_long(client)
+        wait_for(lambda: client.get(f"/v1/stt/{task_id}").json()["progress"] >= 2, timeout=120)
+        threads = list(services(client).dispatcher._threads)
+    assert threads and not any(t.is_alive() for t in threads), "a worker thread still runs the engine"
+    task = services(client).tasks.store.get(task_id)
+    assert task.status.value == "queued" and task.attempts == 0, task
