@@ -19,6 +19,9 @@ from server.worker.progress import ProgressReporter, TaskCanceled, TaskInterrupt
 
 log = logging.getLogger(__name__)
 
+# Outcomes that did not end the task here (see _execute_leased); the others are "succeeded" or an error code.
+INTERRUPTED, CANCELED = "interrupted", "canceled"
+
 Job = Callable[[WorkerContext, Task, ProgressReporter], dict[str, Any] | None]
 
 JOBS: dict[TaskKind, Job] = {
@@ -65,13 +68,17 @@ def _execute_leased(ctx: WorkerContext, task_id: str, timeout_errors: tuple[type
     log.info("task %s (%s) started, attempt %d", task_id, task.kind.value, task.attempts)
     reporter = ProgressReporter(ctx.store, task_id, ctx.settings.worker.task_time_limit_s, ctx.stopping.is_set)
     started = time.perf_counter()
+    outcome: str | None = None
     try:
         outcome, result = _run(ctx, task, job, reporter, timeout_errors)
         ctx.metrics.record(task.kind.value, outcome, time.perf_counter() - started, (result or {}).get("duration"))
     finally:
-        ctx.artifacts.remove(task_id, ctx.artifacts.INPUT)  # uploads are not kept once a task ends
+        if outcome != INTERRUPTED:  # an interrupted task runs again from its upload
+            ctx.artifacts.remove(task_id, ctx.artifacts.INPUT)  # uploads are not kept once a task ends
         ctx.cache.evict_idle()
-    if task.webhook:
+    # Only an end this runner recorded is announced: a canceled task's webhook is queued by the
+    # cancellation itself, and an interrupted one has not ended.
+    if task.webhook and outcome not in (CANCELED, INTERRUPTED):
         ctx.webhooks.schedule(task_id)  # sent by the deliverer thread: never delays the next task
 
 
@@ -91,11 +98,11 @@ def _run(
         # A clean shutdown is not the task's fault: back to the queue, the attempt not counted.
         _persist(lambda: ctx.store.requeue(task.id, refund_attempt=True), task.id)
         log.info("task %s interrupted by the worker's shutdown; queued again", task.id)
-        return "interrupted", None
+        return INTERRUPTED, None
     except TaskCanceled:
         ctx.artifacts.remove_task(task.id)  # "forget this": partial and finished outputs alike
         log.info("task %s canceled; stopped and its files removed", task.id)
-        return "canceled", None
+        return CANCELED, None
     except TaskTimeout as exc:
         return _fail(ctx, task.id, exc.code, exc.message), None
     except timeout_errors:

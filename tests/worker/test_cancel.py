@@ -116,3 +116,5 @@ def test_embedded_shutdown_stops_a_running_task_and_queues_it_again(make_setting
     assert threads and not any(t.is_alive() for t in threads), "a worker thread still runs the engine"
     task = services(client).tasks.store.get(task_id)
     assert task.status.value == "queued" and task.attempts == 0, task
+    artifacts = services(client).tasks.artifacts
+    assert artifacts.exists(task_id, artifacts.INPUT)  # kept: the next start runs it from its upload
