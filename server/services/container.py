@@ -41,6 +41,7 @@ from server.services.cache import MemoryCache, RedisCache, TieredCache
 from server.services.catalog import CatalogService
 from server.services.health import HealthSnapshots
 from server.services.idempotency import Idempotency
+from server.services.identity import Identity
 from server.services.janitor import sweep
 from server.services.submissions import SubmissionService
 from server.services.task_events import RedisTaskEvents, TaskEvents
@@ -76,9 +77,10 @@ class Services:
     webhook_secrets: WebhookSecrets
     key_cache: VerifiedKeyCache  # verified keys without a store round trip (server/auth/key_cache.py)
     budgets: BudgetReports  # rate-limit reports for routes that only report
+    identity: Identity  # callers from API keys, and their rate limits, for every front-end
     health: HealthSnapshots  # one queue check shared by /v1/health callers
     streams: TaskStream  # running tasks' partial output (see task_stream.py)
-    rate_limited: Counter = field(default_factory=Counter)
+    rate_limited: Counter = field(default_factory=Counter)  # requests the rate limit refused
 
 
 def build_dispatcher(
@@ -138,6 +140,9 @@ def build_services(settings: Settings) -> Services:
     idempotency = Idempotency(open_idempotency_store(settings), tasks)
     webhook_secrets = open_webhook_secrets(settings)
     keys, limiter = open_key_store(settings), open_rate_limiter(settings)
+    key_cache = open_key_cache(settings, keys)
+    budgets = BudgetReports(limiter, max_age_s=settings.auth.budget_report_max_age_s)
+    rate_limited = Counter()
     return Services(
         settings=settings,
         tasks=tasks,
@@ -145,8 +150,10 @@ def build_services(settings: Settings) -> Services:
             settings, tasks, catalog, quotas, dispatcher.capabilities, idempotency, webhook_secrets
         ),
         webhook_secrets=webhook_secrets,
-        key_cache=open_key_cache(settings, keys),
-        budgets=BudgetReports(limiter, max_age_s=settings.auth.budget_report_max_age_s),
+        key_cache=key_cache,
+        budgets=budgets,
+        identity=Identity(settings.auth, key_cache, budgets, on_refused=rate_limited.increment),
+        rate_limited=rate_limited,
         health=HealthSnapshots(dispatcher.health),
         dispatcher=dispatcher,
         catalog=catalog,
