@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import TypeVar
 
 from anyio import to_thread
 
@@ -22,6 +23,7 @@ from server.services.task_stream import AUDIO, SEGMENT, StreamTruncated
 from server.services.tasks import TaskService
 
 FILE_CHUNK = 64 * 1024
+T = TypeVar("T")
 
 
 def failure(task: Task, what: str) -> TaskFailed:
@@ -65,7 +67,8 @@ async def follow_audio(tasks: TaskService, task_id: str, owner: str) -> AsyncIte
             raise failure(task, "speech")
         return
     task = await finished(tasks, task_id, owner, TaskKind.TTS, float("inf"), "speech")
-    path = tasks.artifacts.path(task.id, audio_artifact(task.result["format"]))
+    fmt = (task.result or {})["format"]  # a succeeded TTS task records its format
+    path = tasks.artifacts.path(task.id, audio_artifact(fmt))
     with open(path, "rb") as file:  # noqa: ASYNC230 - small reads of a local file
         while chunk := file.read(FILE_CHUNK):
             yield chunk
@@ -87,17 +90,18 @@ async def finished_transcript(tasks: TaskService, task_id: str, owner: str, time
     return SttResult.from_json(document)
 
 
-async def first_then_rest(chunks: AsyncIterator) -> AsyncIterator:
+async def first_then_rest(chunks: AsyncIterator[T]) -> AsyncIterator[T]:
     """Await the first item now (errors raise here), then return an iterator over all of them."""
     iterator = chunks.__aiter__()
     try:
-        first = await iterator.__anext__()
+        first = [await iterator.__anext__()]
     except StopAsyncIteration:
-        first = None
+        first = []
 
-    async def rest():
-        if first is not None:
-            yield first
+    async def rest() -> AsyncIterator[T]:
+        for item in first:
+            yield item
+        if first:
             async for item in iterator:
                 yield item
 

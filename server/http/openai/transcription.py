@@ -47,8 +47,8 @@ def parse_form(fields: dict[str, str | list[str]], translate: bool) -> Transcrip
         raise BadRequest(
             f"response_format must be one of {', '.join(allowed)}", code="invalid_value", param="response_format"
         )
-    granularities = fields.get("timestamp_granularities[]") or []
-    granularities = tuple([granularities] if isinstance(granularities, str) else granularities)
+    asked = fields.get("timestamp_granularities[]") or []
+    granularities = tuple([asked] if isinstance(asked, str) else asked)
     if bad := [g for g in granularities if g not in GRANULARITIES]:
         raise BadRequest(
             f"timestamp_granularities[] takes word and segment, not {bad[0]!r}",
@@ -71,6 +71,6 @@ def parse_form(fields: dict[str, str | list[str]], translate: bool) -> Transcrip
     return TranscriptionForm(model, response_format, granularities, stream, SttOptions.parse(options))
 
 
-def _one(fields: dict, name: str) -> str | None:
+def _one(fields: dict[str, str | list[str]], name: str) -> str | None:
     value = fields.get(name)
     return value[-1] if isinstance(value, list) else value
