@@ -14,6 +14,7 @@ from litestar.params import JSONBody
 from litestar.response import Stream
 
 from server.auth.caller import Caller
+from server.domain.stt_options import SttOptions
 from server.domain.transcript_formats import OPENAI_FORMATS
 from server.domain.tts_artifacts import AUDIO_FORMATS
 from server.http.identity import COUNTS
@@ -112,12 +113,19 @@ class OpenAiAudioController(Controller):
         return await _transcribe(request, caller, settings, submissions, tasks, translate=True)
 
 
-async def _transcribe(request, caller, settings, submissions, tasks, translate: bool):
+async def _transcribe(
+    request: Request,
+    caller: Caller,
+    settings: Settings,
+    submissions: SubmissionService,
+    tasks: TaskService,
+    translate: bool,
+) -> Response | Stream:
     upload = MultipartUpload(request)
     forms: list[TranscriptionForm] = []
     origin = {"api": "openai"}  # completed from the form, which is read once the file part has passed
 
-    def options():
+    def options() -> SttOptions:
         forms.append(parse_form(upload.fields, translate))
         origin.update(forms[0].origin)
         return forms[0].options
