@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engines.types import Segment, SpeakerTurn, Transcript, Word
+if TYPE_CHECKING:  # only the worker builds documents from engine results; the API side never loads engines
+    from engines.types import Segment, SpeakerTurn, Transcript, Word
 
 TRANSCRIPT_ARTIFACT = "transcript.json"
 
