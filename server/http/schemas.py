@@ -1,4 +1,5 @@
-"""Response schemas of the /v1 API (they are what OpenAPI documents)."""
+"""Response schemas of the /v1 API (they are what OpenAPI documents). The transcript's schema is
+the transcript document itself (server/domain/transcripts.py)."""
 
 from __future__ import annotations
 
@@ -79,48 +80,6 @@ class TaskList:
             for t in tasks
         ]
         return TaskList(items=items, next_cursor=next_cursor)
-
-
-@dataclass
-class SttWord:
-    start: float
-    end: float
-    word: str
-    probability: float
-    speaker: str | None
-    overlap: bool | None = None  # true when the word lies mostly in overlapped speech; absent otherwise
-
-
-@dataclass
-class SttSegment:
-    id: int
-    start: float
-    end: float
-    text: str
-    speaker: str | None
-    avg_logprob: float
-    no_speech_prob: float
-    compression_ratio: float
-    words: list[SttWord] | None = None  # only with word_timestamps=true
-    overlap: bool | None = None  # true when the segment lies mostly in overlapped speech; absent otherwise
-
-
-@dataclass
-class SttTurn:
-    start: float
-    end: float
-    speaker: str
-
-
-@dataclass
-class SttResult:
-    text: str
-    language: str
-    language_probability: float
-    duration: float
-    speakers: list[str]  # in order of first appearance
-    segments: list[SttSegment]
-    turns: list[SttTurn] | None = None  # the diarizer's own turns (they may overlap), sorted; with diarization
 
 
 @dataclass

@@ -10,7 +10,7 @@ from engines.audio_io import decode_mono
 from engines.speakers import assign_speakers, number_speakers
 from engines.types import SAMPLE_RATE, Diarization, DiarizationRequest, TranscriptionRequest
 from server.domain.stt_options import SttOptions
-from server.domain.transcripts import TRANSCRIPT_ARTIFACT, transcript_document
+from server.domain.transcripts import TRANSCRIPT_ARTIFACT, SttResult, segment_from_engine, segment_json
 from server.services.task_stream import SEGMENT
 from server.worker.context import WorkerContext
 from server.worker.progress import ProgressReporter
@@ -46,12 +46,7 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
         progress=progress.span(5, transcribe_end),
     )
     for segment in stream:  # followers read each segment as it is decoded (speakers come at the end)
-        ctx.streams.publish(
-            task.id,
-            SEGMENT,
-            segment.text.encode(),
-            {"id": segment.id, "start": segment.start, "end": segment.end, "text": segment.text},
-        )
+        ctx.streams.publish(task.id, SEGMENT, segment.text.encode(), segment_json(segment_from_engine(segment)))
     transcript = stream.transcript()
     timings["transcribe"] = time.perf_counter() - started
 
@@ -77,8 +72,8 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
     duration = audio.size / SAMPLE_RATE
     del audio
 
-    document = transcript_document(transcript, include_words=options.word_timestamps, turns=turns)
-    ctx.artifacts.write_json(task.id, TRANSCRIPT_ARTIFACT, document)
+    result = SttResult.from_engine(transcript, include_words=options.word_timestamps, turns=turns)
+    ctx.artifacts.write_json(task.id, TRANSCRIPT_ARTIFACT, result.to_json())
     log.info(
         "task %s: %.1f s of audio; %s",
         task.id,
@@ -87,9 +82,9 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
     )
     # The status route returns result=null for STT (listing); this summary is for logs and metrics.
     return {
-        "language": document["language"],
-        "duration": document["duration"],
-        "segments": len(document["segments"]),
-        "speakers": len(document["speakers"]),
+        "language": result.language,
+        "duration": result.duration,
+        "segments": len(result.segments),
+        "speakers": len(result.speakers),
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
