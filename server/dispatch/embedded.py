@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -103,8 +104,14 @@ class EmbeddedWorkerPool:
         self._queue.close()
         if self._stop_webhooks is not None:
             self._stop_webhooks.set()
+        # One deadline for all threads: idle ones return at once, so a thread that is running an
+        # engine gets the whole grace period to reach its next progress report (a slice of it each
+        # was too short for a nice-10 thread on loaded cores).
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout=timeout / max(1, len(self._threads)))
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if any(thread.is_alive() for thread in self._threads):
+            log.warning("a worker thread was still running its task %.0f s after the stop", timeout)
         # Tasks still running are put back in the queue, with the attempt refunded: a clean
         # shutdown is not the task's fault. A crash (no stop) is recovered at the next start.
         with self._lock:
