@@ -11,6 +11,7 @@ only interactive work, so a short request never waits behind a long recording.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -26,6 +27,21 @@ from server.worker.priority import lower_thread_priority
 from server.worker.runner import execute_task
 
 log = logging.getLogger(__name__)
+
+# Worker threads that outlived their pool's stop(): each returns at its task's next progress report.
+_LEFTOVER_THREADS: list[threading.Thread] = []
+LEFTOVER_WAIT_S = 180.0
+
+
+@atexit.register
+def _join_at_exit() -> None:
+    """An engine thread still inside native code when the interpreter finalises aborts the whole
+    process ("terminate called without an active exception", exit status 134) instead of exiting
+    cleanly: wait for the threads a stop left behind (atexit runs before finalisation)."""
+    deadline = time.monotonic() + LEFTOVER_WAIT_S
+    for thread in _LEFTOVER_THREADS:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
 
 _BOTH: tuple[TaskLane, ...] = (TaskLane.INTERACTIVE, TaskLane.BATCH)
 _INTERACTIVE_ONLY: tuple[TaskLane, ...] = (TaskLane.INTERACTIVE,)
@@ -110,8 +126,13 @@ class EmbeddedWorkerPool:
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        if any(thread.is_alive() for thread in self._threads):
-            log.warning("a worker thread was still running its task %.0f s after the stop", timeout)
+        still_running = [thread for thread in self._threads if thread.is_alive()]
+        if still_running:
+            # On loaded cores a nice-10 thread can go tens of seconds between progress reports (one
+            # decoding window, measured up to 39 s beside two busy loops). It still stops at the next
+            # one; the interpreter must not exit under it meanwhile (see _join_at_exit).
+            log.warning("%d worker thread(s) still in a task %.0f s after the stop", len(still_running), timeout)
+            _LEFTOVER_THREADS.extend(still_running)
         # Tasks still running are put back in the queue, with the attempt refunded: a clean
         # shutdown is not the task's fault. A crash (no stop) is recovered at the next start.
         with self._lock:
