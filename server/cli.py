@@ -109,7 +109,7 @@ def _ensure_admin_key(settings: Settings) -> None:
 @click.option(
     "--queues",
     "-Q",
-    default="stt,tts,clone",
+    default="stt,tts,clone,speaker",
     show_default=True,
     help="Comma-separated queues this worker consumes (a GPU box may serve only some)",
 )
@@ -141,7 +141,7 @@ def worker(queues: str, concurrency: int, name: str, lane: str) -> None:
     try:
         kinds = [TaskKind(kind).value for kind in kinds]
     except ValueError as exc:
-        raise click.BadParameter(f"queues are stt, tts and clone: {exc}") from exc
+        raise click.BadParameter(f"queues are stt, tts, clone and speaker: {exc}") from exc
     lanes = (TaskLane.INTERACTIVE,) if lane == "interactive" else (TaskLane.INTERACTIVE, TaskLane.BATCH)
     queue_list = worker_queues(settings, kinds, lanes)
     app = create_celery(settings)

@@ -28,6 +28,7 @@ from server.domain.async_redis import LoopBoundRedis
 from server.domain.factory import (
     open_artifacts,
     open_idempotency_store,
+    open_speaker_store,
     open_task_metrics,
     open_task_store,
     open_usage_counter,
@@ -42,6 +43,7 @@ from server.services.catalog import CatalogService
 from server.services.health import HealthSnapshots
 from server.services.idempotency import Idempotency
 from server.services.janitor import sweep
+from server.services.speakers import SpeakerService, check_known
 from server.services.submissions import SubmissionService
 from server.services.task_events import RedisTaskEvents, TaskEvents
 from server.services.task_stream import TaskStream, open_task_stream
@@ -78,6 +80,7 @@ class Services:
     budgets: BudgetReports  # rate-limit reports for routes that only report
     health: HealthSnapshots  # one queue check shared by /v1/health callers
     streams: TaskStream  # running tasks' partial output (see task_stream.py)
+    speakers: SpeakerService  # known speakers: registry, enrolment, labelling
     rate_limited: Counter = field(default_factory=Counter)
 
 
@@ -138,12 +141,22 @@ def build_services(settings: Settings) -> Services:
     idempotency = Idempotency(open_idempotency_store(settings), tasks)
     webhook_secrets = open_webhook_secrets(settings)
     keys, limiter = open_key_store(settings), open_rate_limiter(settings)
+    speaker_store = open_speaker_store(settings)
+    submissions = SubmissionService(
+        settings,
+        tasks,
+        catalog,
+        quotas,
+        dispatcher.capabilities,
+        idempotency,
+        webhook_secrets,
+        known_speakers=lambda owner, ids: check_known(speaker_store, owner, ids),
+    )
     return Services(
         settings=settings,
         tasks=tasks,
-        submissions=SubmissionService(
-            settings, tasks, catalog, quotas, dispatcher.capabilities, idempotency, webhook_secrets
-        ),
+        submissions=submissions,
+        speakers=SpeakerService(settings, speaker_store, submissions, tasks),
         webhook_secrets=webhook_secrets,
         key_cache=open_key_cache(settings, keys),
         budgets=BudgetReports(limiter, max_age_s=settings.auth.budget_report_max_age_s),

@@ -135,10 +135,14 @@ def verbose_json(document: dict, task: str, words: bool) -> dict:
 
 
 def speaker_letters(document: dict) -> dict[str, str]:
-    """SPEAKER_00, SPEAKER_01… -> A, B… (OpenAI's labels), in order of first appearance."""
+    """SPEAKER_00, SPEAKER_01… -> A, B… (OpenAI's labels), in order of first appearance; a recognised
+    known speaker keeps their name, as OpenAI names the known speakers of a request."""
     letters = {}
-    for index, speaker in enumerate(document.get("speakers") or []):
-        letters[speaker] = _letter(index)
+    for index, entry in enumerate(document.get("speakers") or []):
+        if isinstance(entry, dict):  # a document with known speakers: segments carry the name, if any
+            letters[entry["name"] or entry["label"]] = entry["name"] or _letter(index)
+        else:
+            letters[entry] = _letter(index)
     return letters
 
 

@@ -8,12 +8,13 @@ from typing import Any
 
 from engines.audio_io import decode_mono
 from engines.speakers import assign_speakers, number_speakers
-from engines.types import SAMPLE_RATE, Diarization, DiarizationRequest, TranscriptionRequest
+from engines.types import SAMPLE_RATE, Diarization, DiarizationRequest, SpeakerTurn, TranscriptionRequest
 from server.domain.stt_options import SttOptions
-from server.domain.transcripts import TRANSCRIPT_ARTIFACT, transcript_document
+from server.domain.transcripts import TRANSCRIPT_ARTIFACT, cluster_artifact, transcript_document
 from server.services.task_stream import SEGMENT
 from server.worker.context import WorkerContext
 from server.worker.progress import ProgressReporter
+from server.worker.speaker_id import cluster_speech, identify, wav
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +75,20 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
             diarization = Diarization(turns=found, exclusive=found)
         transcript, turns = number_speakers(assign_speakers(transcript, diarization), diarization.turns)
         timings["diarize"] = time.perf_counter() - started
+    identities = None
+    if turns is not None and (options.speakers or options.keep_speaker_audio):
+        started = time.perf_counter()
+        identities = _known_speakers(ctx, task, options, audio, turns)
+        timings["identify"] = time.perf_counter() - started
     duration = audio.size / SAMPLE_RATE
     del audio
 
-    document = transcript_document(transcript, include_words=options.word_timestamps, turns=turns)
+    document = transcript_document(
+        transcript,
+        include_words=options.word_timestamps,
+        turns=turns,
+        identities=identities if options.speakers else None,
+    )
     ctx.artifacts.write_json(task.id, TRANSCRIPT_ARTIFACT, document)
     log.info(
         "task %s: %.1f s of audio; %s",
@@ -86,10 +97,27 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
         ", ".join(f"{k} {v:.2f}s (RTF {v / max(duration, 1e-9):.3f})" for k, v in timings.items()),
     )
     # The status route returns result=null for STT (listing); this summary is for logs and metrics.
+    named = sum(1 for s in document["speakers"] if isinstance(s, dict) and s["speaker_id"])
     return {
         "language": document["language"],
         "duration": document["duration"],
         "segments": len(document["segments"]),
         "speakers": len(document["speakers"]),
+        **({"named_speakers": named} if options.speakers else {}),
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
+
+
+def _known_speakers(
+    ctx: WorkerContext, task, options: SttOptions, audio, turns: list[SpeakerTurn]
+) -> dict[str, dict[str, Any]]:
+    """Each cluster's clean speech kept with the task (for learning later), and the recognised
+    clusters as {label: {name, speaker_id, match_score}} when the request named known speakers."""
+    encoder = ctx.engines.speaker_encoder()
+    speech = cluster_speech(encoder, audio, turns)
+    for label, samples in speech.items():
+        ctx.artifacts.write_bytes(task.id, cluster_artifact(label), wav(samples, ctx.settings.speakers.cluster_audio_s))
+    if not options.speakers:
+        return {}
+    matches = identify(ctx.settings, ctx.speakers, encoder, task.owner, options.speakers, speech)
+    return {label: {"name": m.name, "speaker_id": m.speaker_id, "match_score": m.score} for label, m in matches.items()}
