@@ -2,11 +2,13 @@
 
 Each cluster's centroid (a unit CAM++ embedding of its clean speech) is scored against each
 candidate speaker's voiceprint (the unit mean of their samples' embeddings) by cosine similarity.
-Assignment is one-to-one (an enrolled person is one cluster of a recording at most; a diarizer that
-split someone in two names the better half only), solved as a linear assignment over the pairs
-that pass the threshold, so one strong pair never pushes two others below it. A pair is then kept
-only if it also beats the cluster's runner-up speaker by `margin`: two enrolled voices that both
-resemble a stranger leave that stranger anonymous instead of naming them at random.
+A pair is eligible when its score passes `threshold` and beats the cluster's runner-up speaker by
+`margin`, i.e. the speaker is the cluster's clear first choice: two enrolled voices that both
+resemble a stranger leave that stranger anonymous instead of naming them at random. Assignment is
+then one-to-one (an enrolled person is one cluster of a recording at most), solved as a linear
+assignment over the eligible pairs: when two clusters claim the same speaker (a diarizer that split
+someone in two), the closer one is named and the other stays anonymous. It is never handed its
+second choice: that would name a split half after someone else.
 
 Voiceprints carry the version of the encoder that made them; `match_clusters` refuses to compare a
 voiceprint of another encoder (the caller re-embeds it first), since scores across encoders mean
@@ -79,6 +81,15 @@ def score_matrix(clusters: Sequence[np.ndarray], voiceprints: Sequence[Voiceprin
     return a @ b.T
 
 
+def runner_up(scores: np.ndarray) -> np.ndarray:
+    """For each (cluster, speaker): the cluster's best score among the *other* speakers (-1 if none)."""
+    if scores.shape[1] < 2:
+        return np.full_like(scores, -1.0)
+    order = np.sort(scores, axis=1)
+    best, second = order[:, -1:], order[:, -2:-1]
+    return np.where(scores >= best, second, best)
+
+
 def match_clusters(
     clusters: Mapping[str, np.ndarray],
     voiceprints: Sequence[Voiceprint],
@@ -96,7 +107,7 @@ def match_clusters(
     scores = score_matrix([clusters[k] for k in labels], voiceprints)
     if scores.size == 0:
         return {}
-    eligible = scores >= cfg.threshold
+    eligible = (scores >= cfg.threshold) & (scores - runner_up(scores) >= cfg.margin)
     if not eligible.any():
         return {}
     # Maximise the summed score over eligible pairs only; ineligible pairs cost more than any
@@ -106,10 +117,6 @@ def match_clusters(
     found: dict[str, Match] = {}
     for r, c in zip(rows, cols, strict=True):
         if not eligible[r, c]:
-            continue
-        others = np.delete(scores[r], c)
-        runner_up = float(others.max()) if others.size else -1.0
-        if scores[r, c] - runner_up < cfg.margin:
             continue
         v = voiceprints[c]
         found[labels[r]] = Match(v.speaker_id, v.name, round(float(scores[r, c]), 4))

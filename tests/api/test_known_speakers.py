@@ -218,7 +218,8 @@ def test_deleting_a_speaker_removes_its_files(app):
     speaker_id = response.json()["speaker_id"]
     folder = SpeakerStore(settings.storage.models).path("team-a", speaker_id)
     assert (folder / "meta.json").is_file() and list((folder / "samples").glob("*.wav"))
-    assert speaker_id in {s["speaker_id"] for s in client.get("/v1/speakers", headers=headers["team-a"]).json()["items"]}
+    listed = client.get("/v1/speakers", headers=headers["team-a"]).json()["items"]
+    assert speaker_id in {s["speaker_id"] for s in listed}
     assert client.delete(f"/v1/speakers/{speaker_id}", headers=headers["team-a"]).status_code == 204
     assert not folder.exists() and not list(folder.parent.glob(f"*{speaker_id}*"))
     assert_error(client.get(f"/v1/speakers/{speaker_id}", headers=headers["team-a"]), 404, "speaker_not_found")

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, MediaType, Request, Response, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from server.auth.caller import Caller
 from server.domain.stt_options import SttOptions
@@ -79,7 +79,7 @@ class SttController(Controller):
     async def label_speakers(
         self,
         task_id: FromPath[str],
-        data: dict[str, str],
+        data: JSONBody[dict[str, str]],
         caller: NamedDependency[Caller],
         speakers: NamedDependency[SpeakerService],
         add_samples: Annotated[
