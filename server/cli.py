@@ -1,5 +1,5 @@
 """voice-api: serve (API + embedded workers, or API only when Redis is configured), worker, wyoming, keys, models,
-and the HTTP client's commands (transcribe, say, clone, voices, tasks: server/client/)."""
+speakers, and the HTTP client's commands (transcribe, say, clone, voices, tasks: server/client/)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import click
 
 from server.auth.cli import keys
 from server.cli_models import models
+from server.cli_speakers import speakers
 from server.client.commands import CLIENT_COMMANDS
 from server.settings import Settings
 
@@ -189,6 +190,7 @@ def worker(queues: str, concurrency: int, name: str, lane: str) -> None:
 
 main.add_command(keys)
 main.add_command(models)
+main.add_command(speakers)
 for command in CLIENT_COMMANDS:
     main.add_command(command)
 

@@ -83,7 +83,7 @@ def wav(audio: np.ndarray, max_s: float) -> bytes:
     return encode(audio[: int(max_s * SAMPLE_RATE)], SAMPLE_RATE, "wav")[0]
 
 
-def reembed_store(settings: Settings, encoder: SpeakerEncoder, store: SpeakerStore) -> tuple[int, int]:
+def reembed_store(encoder: SpeakerEncoder, store: SpeakerStore) -> tuple[int, int]:
     """(re-embedded, already current) over every owner's speakers: the CLI's `speakers reembed`."""
     done = current = 0
     for owner in store.owners():

@@ -132,6 +132,28 @@ def test_a_voiceprint_of_another_encoder_is_re_embedded_not_compared(app, enroll
     assert len(list(store.path("team-a", bob.id).glob("embeddings-*.npy"))) == 1  # the stale file went
 
 
+def test_the_reembed_command_updates_stale_voiceprints(app, enrolled, monkeypatch):
+    from click.testing import CliRunner
+
+    from server.cli import main
+
+    _, _, settings = app
+    store = SpeakerStore(settings.storage.models)
+    alice = store.get("team-a", enrolled["Alice"])
+    meta_path = store.path("team-a", alice.id) / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["encoder"] = "campplus-old-recipe@0000000000000000"
+    meta_path.write_text(json.dumps(meta))
+    monkeypatch.setenv("VOICE_API_STORAGE__DATA_DIR", str(settings.storage.data_dir))
+    result = CliRunner().invoke(main, ["speakers", "reembed"])
+    assert result.exit_code == 0, result.output
+    assert "1 speaker(s) re-embedded" in result.output
+    updated = store.get("team-a", alice.id)
+    assert updated.encoder == store.get("team-a", enrolled["Bob"]).encoder != meta["encoder"]
+    # the same sample, the same encoder: the same voiceprint as before
+    assert np.allclose(store.embeddings("team-a", updated), store.embeddings("team-a", alice), atol=1e-4)
+
+
 def test_an_unselected_speaker_stays_anonymous_and_can_be_labelled_then_learned(app, enrolled):
     client, headers, settings = app
     task_id, result = transcribe(
