@@ -206,15 +206,53 @@ def explain(recordings, prints) -> None:
         labels = list(rec.centroids)
         scores = score_matrix([rec.centroids[k] for k in labels], prints)
         for label, row in zip(labels, scores, strict=True):
-            cover: Counter[str] = Counter()
-            for s, e, hyp_label in rec.hyp:
-                if hyp_label == label:
-                    for rs, re_, speaker in rec.turns:
-                        cover[speaker] += max(0.0, min(e, re_) - max(s, rs))
-            truth = cover.most_common(1)[0][0] if cover else "?"
+            truth = cluster_truth(rec, label) or "?"
             best = np.argsort(row)[::-1][:2]
             tops = ", ".join(f"{prints[i].speaker_id} {row[i]:.2f}" for i in best)
             print(f"  {rec.name:26s} {label:12s} true {truth:22s} | {tops}")
+
+
+def cluster_truth(rec: Recording, label: str) -> str | None:
+    cover: Counter[str] = Counter()
+    for s, e, hyp_label in rec.hyp:
+        if hyp_label == label:
+            for rs, re_, speaker in rec.turns:
+                cover[speaker] += max(0.0, min(e, re_) - max(s, rs))
+    return cover.most_common(1)[0][0] if cover else None
+
+
+def score_spread(recordings, prints) -> tuple[list[float], list[float]]:
+    """(each enrolled-majority cluster's score with its own voiceprint, each cluster's best score
+    with someone else's): how far apart the two populations lie, whatever the threshold."""
+    from engines.speaker_id.matching import score_matrix
+
+    ids = [p.speaker_id for p in prints]
+    own, impostor = [], []
+    for rec in recordings:
+        labels = list(rec.centroids)
+        for label, row in zip(labels, score_matrix([rec.centroids[k] for k in labels], prints), strict=True):
+            truth = cluster_truth(rec, label)
+            if truth in ids:
+                own.append(float(row[ids.index(truth)]))
+            others = [float(s) for i, s in zip(ids, row, strict=True) if i != truth]
+            impostor.append(max(others))
+    return own, impostor
+
+
+def score_clusters(recordings, prints, version, config) -> Counter:
+    """The matching alone, diarization errors aside: each cluster judged by its majority speaker."""
+    enrolled = {p.speaker_id for p in prints}
+    c: Counter[str] = Counter()
+    for rec in recordings:
+        matches = match_clusters(rec.centroids, prints, version, config)
+        for label in rec.centroids:
+            truth, got = cluster_truth(rec, label), matches.get(label)
+            name = got.speaker_id if got else None
+            if truth in enrolled:
+                c["right" if name == truth else "unnamed" if name is None else "wrong"] += 1
+            else:
+                c["named" if name is not None else "anonymous"] += 1
+    return c
 
 
 def registry(samples, embeddings, n: int, version: str) -> list[Voiceprint]:
@@ -281,6 +319,16 @@ def main() -> None:
             f"n={n}: enrolled turns right {total['right']}, wrong {total['wrong']}, unnamed {total['unnamed']} "
             f"({100 * right:.1f}% right); strangers' turns named {total['named']} of "
             f"{total['named'] + total['anonymous']} ({100 * fa:.1f}%)"
+        )
+        own, impostor = score_spread(recordings, registry(samples, embeddings, n, encoder.version))
+        print(
+            f"    scores: own voiceprint mean {np.mean(own):.3f} min {min(own):.3f} (n={len(own)}); "
+            f"best other voiceprint mean {np.mean(impostor):.3f} max {max(impostor):.3f} (n={len(impostor)})"
+        )
+        k = score_clusters(recordings, registry(samples, embeddings, n, encoder.version), encoder.version, config)
+        print(
+            f"    clusters (by majority speaker): enrolled right {k['right']} wrong {k['wrong']} unnamed "
+            f"{k['unnamed']}; strangers' clusters named {k['named']} of {k['named'] + k['anonymous']}"
         )
         for kind, c in sorted(counts.items()):
             print(

@@ -12,6 +12,7 @@ from server.services.languages import normalise_language
 
 MAX_SPEAKERS = 20
 MAX_KNOWN_SPEAKERS = 100
+MAX_REFERENCES = 4  # OpenAI's limit on known_speaker_references[]
 
 
 class SttOptions(FormOptions):
@@ -44,6 +45,9 @@ class SttOptions(FormOptions):
     speakers: list[str] | None = Field(default=None, max_length=MAX_KNOWN_SPEAKERS)
     """Known speakers to recognise: `all` (every speaker you enrolled with POST /v1/speakers) or
     speaker ids (comma-separated or repeated). A recognised cluster carries the speaker's name."""
+    known_speakers: list[str] | None = Field(default=None, max_length=MAX_REFERENCES)
+    """Names of reference clips sent with this request only (OpenAI's known_speaker_names[], with
+    known_speaker_references[] on /v1/audio/transcriptions); matched like enrolled speakers."""
     keep_speaker_audio: bool = False
     """Keep each speaker's clean speech with the task (as identification does), so a cluster labelled
     later with POST /v1/stt/{task_id}/speakers can become a sample of that speaker."""
@@ -81,6 +85,6 @@ class SttOptions(FormOptions):
             raise ValueError("min_speakers must not exceed max_speakers")
         if self.num_speakers and (self.min_speakers or self.max_speakers):
             raise ValueError("give num_speakers, or min_speakers/max_speakers, not both")
-        if (self.speakers or self.keep_speaker_audio) and not self.diarize:
-            raise ValueError("speakers and keep_speaker_audio need diarize=true")
+        if (self.speakers or self.keep_speaker_audio or self.known_speakers) and not self.diarize:
+            raise ValueError("speakers, known_speakers and keep_speaker_audio need diarize=true")
         return self

@@ -68,6 +68,11 @@ def cluster_artifact(label: str) -> str:
     return f"speaker-{label}.wav"
 
 
+def reference_artifact(index: int) -> str:
+    """The task artifact of a request's own reference clip (OpenAI's known_speaker_references[])."""
+    return f"known-speaker-{index}"
+
+
 def speaker_label(item: Mapping[str, Any]) -> str | None:
     """The diarizer's cluster label of a segment, word or turn, named or not."""
     return item.get("label") or item.get("speaker")

@@ -27,6 +27,7 @@ from server.domain.errors import InvalidRequest, PayloadTooLarge
 from server.domain.idempotency import Claim
 from server.domain.stt_options import SttOptions
 from server.domain.tasks import Task, TaskKind, TaskLane, new_task_id
+from server.domain.transcripts import reference_artifact
 from server.domain.tts_artifacts import SCRIPT_ARTIFACT
 from server.domain.tts_options import TtsRequest
 from server.services.audio_check import check_audio
@@ -78,18 +79,30 @@ class SubmissionService:
         interactive: bool | None = None,
         idempotency_key: str | None = None,
         origin: dict[str, Any] | None = None,
+        references: Callable[[], list[bytes]] | None = None,
     ) -> Task:
+        """`references`: the request's own reference clips, one per `options.known_speakers` name,
+        read once the source is consumed (the OpenAI form's data URLs); staged beside the input."""
         task_id = new_task_id()
         with self._tasks.staging(task_id):
             staged, info = await self._stage(caller, source, task_id)
             opts = _resolve(options)
+            clips = references() if references is not None else []
+            if len(clips) != len(opts.known_speakers or ()):
+                raise InvalidRequest(
+                    "known_speakers need as many reference clips (known_speaker_references[] of the OpenAI route)",
+                    code="invalid_request",
+                )
+            for index, clip in enumerate(clips):
+                self._tasks.artifacts.write_bytes(task_id, reference_artifact(index), clip)
             check_servable(opts, await to_thread.run_sync(self._capabilities))
             if opts.speakers and self._known_speakers is not None:
                 await to_thread.run_sync(self._known_speakers, caller.owner, opts.speakers)
             seconds = math.ceil(info.duration or 0)
             lane = choose_lane(self._settings.worker, TaskKind.STT, info.duration, interactive)
             params = opts.model_dump(exclude_defaults=True)
-            claim = Claim(fingerprint(TaskKind.STT, params, staged.sha256), task_id)
+            content = staged.sha256 + "".join(hashlib.sha256(clip).hexdigest() for clip in clips)
+            claim = Claim(fingerprint(TaskKind.STT, params, content), task_id)
             async with self._idempotency.claimed(caller.owner, idempotency_key, claim) as earlier:
                 if earlier is not None:
                     return self._discard(task_id, earlier)

@@ -63,9 +63,12 @@ def identify(
     owner: str,
     selection: Sequence[str],
     speech: dict[str, np.ndarray],
+    references: Sequence[tuple[str, np.ndarray]] = (),
 ) -> dict[str, Match]:
-    """{cluster label: Match} for the clusters whose clean speech matches a selected speaker."""
-    prints = voiceprints(store, encoder, owner, selection)
+    """{cluster label: Match} for the clusters whose clean speech matches a selected speaker, or one
+    of the request's own `references` ((name, audio): their Match has an empty speaker_id)."""
+    prints = voiceprints(store, encoder, owner, selection) if selection else []
+    prints += [Voiceprint("", name, encoder.embed(audio)[None], encoder.version) for name, audio in references]
     if not prints:
         return {}
     centroids = encoder.cluster_centroids(speech)

@@ -44,7 +44,10 @@ def run_speaker(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[st
     )
     progress.set(60)
     encoder = ctx.engines.speaker_encoder()
-    embedding = encoder.embed(report.audio)
+    # Embedded as stored (16-bit WAV), so a later re-embedding of the sample gives the same voiceprint:
+    # the quiet frames' log-mel energies move with quantisation.
+    stored = (np.clip(report.audio, -1.0, 1.0) * 32767).astype(np.int16).astype(np.float32) / 32768
+    embedding = encoder.embed(stored)
     progress.set(90)
     figures = report.summary()
     origin = {"task": params.source_task, "label": params.label} if params.op == "learn" else {}

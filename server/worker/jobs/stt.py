@@ -9,8 +9,9 @@ from typing import Any
 from engines.audio_io import decode_mono
 from engines.speakers import assign_speakers, number_speakers
 from engines.types import SAMPLE_RATE, Diarization, DiarizationRequest, SpeakerTurn, TranscriptionRequest
+from server.domain.errors import InvalidRequest
 from server.domain.stt_options import SttOptions
-from server.domain.transcripts import TRANSCRIPT_ARTIFACT, cluster_artifact, transcript_document
+from server.domain.transcripts import TRANSCRIPT_ARTIFACT, cluster_artifact, reference_artifact, transcript_document
 from server.services.task_stream import SEGMENT
 from server.worker.context import WorkerContext
 from server.worker.progress import ProgressReporter
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 # A streaming transcription decodes about this much first (see TranscriptionRequest.first_window_s).
 STREAMING_FIRST_WINDOW_S = 6.0
+MIN_REFERENCE_S = 2.0  # a request's own reference clip (OpenAI asks for 2-10 s)
 
 
 def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, Any]:
@@ -76,7 +78,7 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
         transcript, turns = number_speakers(assign_speakers(transcript, diarization), diarization.turns)
         timings["diarize"] = time.perf_counter() - started
     identities = None
-    if turns is not None and (options.speakers or options.keep_speaker_audio):
+    if turns is not None and (options.speakers or options.known_speakers or options.keep_speaker_audio):
         started = time.perf_counter()
         identities = _known_speakers(ctx, task, options, audio, turns)
         timings["identify"] = time.perf_counter() - started
@@ -87,7 +89,7 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
         transcript,
         include_words=options.word_timestamps,
         turns=turns,
-        identities=identities if options.speakers else None,
+        identities=identities if options.speakers or options.known_speakers else None,
     )
     ctx.artifacts.write_json(task.id, TRANSCRIPT_ARTIFACT, document)
     log.info(
@@ -103,7 +105,7 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
         "duration": document["duration"],
         "segments": len(document["segments"]),
         "speakers": len(document["speakers"]),
-        **({"named_speakers": named} if options.speakers else {}),
+        **({"named_speakers": named} if options.speakers or options.known_speakers else {}),
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
 
@@ -117,7 +119,23 @@ def _known_speakers(
     speech = cluster_speech(encoder, audio, turns)
     for label, samples in speech.items():
         ctx.artifacts.write_bytes(task.id, cluster_artifact(label), wav(samples, ctx.settings.speakers.cluster_audio_s))
-    if not options.speakers:
+    if not options.speakers and not options.known_speakers:
         return {}
-    matches = identify(ctx.settings, ctx.speakers, encoder, task.owner, options.speakers, speech)
-    return {label: {"name": m.name, "speaker_id": m.speaker_id, "match_score": m.score} for label, m in matches.items()}
+    references = []
+    for index, name in enumerate(options.known_speakers or ()):
+        path = ctx.artifacts.path(task.id, reference_artifact(index))
+        clip = decode_mono(path, max_seconds=ctx.settings.speakers.max_audio_s)
+        if clip.size < MIN_REFERENCE_S * SAMPLE_RATE:
+            raise InvalidRequest(
+                f"the reference of {name!r} lasts {clip.size / SAMPLE_RATE:.1f} s; at least {MIN_REFERENCE_S:.0f} s "
+                "of one speaker is needed",
+                code="audio_too_short",
+            )
+        references.append((name, clip))
+    matches = identify(ctx.settings, ctx.speakers, encoder, task.owner, options.speakers or [], speech, references)
+    for index in range(len(references)):
+        ctx.artifacts.remove(task.id, reference_artifact(index))  # inputs, like the upload: not kept once used
+    return {
+        label: {"name": m.name, "speaker_id": m.speaker_id or None, "match_score": m.score}
+        for label, m in matches.items()
+    }
