@@ -27,6 +27,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -304,6 +305,27 @@ class SpeakerStore:
         _fsync_path(owner_dir)
         shutil.rmtree(trash, ignore_errors=True)
         return True
+
+    def sweep(self, max_age_s: float = 3600.0) -> int:
+        """Removes staging and trash folders left by crashed writers (younger ones may be in use)."""
+        removed, cutoff = 0, time.time() - max_age_s
+        if not self.speakers_dir.is_dir():
+            return 0
+        for owner_dir in os.scandir(self.speakers_dir):
+            if not owner_dir.is_dir(follow_symlinks=False):
+                continue
+            for entry in os.scandir(owner_dir.path):
+                if not entry.name.startswith((STAGING_PREFIX, TRASH_PREFIX)):
+                    continue
+                try:
+                    if entry.stat(follow_symlinks=False).st_mtime <= cutoff:
+                        shutil.rmtree(entry.path)
+                        removed += 1
+                except FileNotFoundError:
+                    continue  # another node swept it first
+                except OSError as exc:
+                    log.warning("speaker store: could not sweep %s: %s", entry.path, exc)
+        return removed
 
     # --- internals --------------------------------------------------------------------------
 

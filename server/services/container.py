@@ -197,6 +197,7 @@ async def _janitor(services: Services) -> None:
         try:
             await to_thread.run_sync(sweep, tasks.store, tasks.artifacts, ttl)
             await to_thread.run_sync(services.voices.sweep)
+            await to_thread.run_sync(services.speakers.sweep)
         except Exception as exc:  # a store outage must not end the loop
             log.warning("janitor sweep failed: %s", exc)
         await asyncio.sleep(settings.storage.janitor_interval_s)

@@ -86,6 +86,9 @@ class SpeakerService:
     def speaker(self, owner: str, speaker_id: str) -> Speaker:
         return owned_speaker(self._store, owner, speaker_id)
 
+    def sweep(self) -> int:
+        return self._store.sweep()
+
     def delete(self, owner: str, speaker_id: str) -> None:
         self.speaker(owner, speaker_id)
         self._store.delete(owner, speaker_id)

@@ -15,7 +15,7 @@ from scripts.bench_diarization import read_rttm
 from scripts.dev_data import dev_data_dir
 from server.http.app import create_app
 from tests.api.conftest import assert_error, services, wait_finished
-from tests.conftest import settings_in
+from tests.conftest import settings_in, wait_for
 from tests.support.audio import read_wav, sample_wav, single_speaker_spans, wav_bytes
 
 if neural_diarization.package_dir() is None:
@@ -294,3 +294,22 @@ def test_openai_known_speakers_need_diarized_json_and_matching_counts(app):
         response = post(**fields)
         assert response.status_code == 400, response.text
         assert response.json()["error"]["param"] in ("known_speaker_names[]", "known_speaker_references[]")
+
+
+def test_an_enrolment_that_outlasts_the_wait_is_a_task_to_poll(make_settings):
+    settings = make_settings(speakers={"enrol_wait_s": 0.001})
+    with TestClient(create_app(settings)) as client:
+        response = client.post(
+            "/v1/speakers", files={"file": ("b.wav", wav_bytes(single_speaker_spans("speaker91")))}, data={"name": "B"}
+        )
+        assert response.status_code == 202, response.text
+        task_id = response.json()["task_id"]
+
+        def done():
+            body = client.get(f"/v1/speakers/tasks/{task_id}").json()
+            return body if body["task"]["status"] in ("succeeded", "failed") else None
+
+        body = wait_for(done, timeout=300)
+        assert body["task"]["status"] == "succeeded", body
+        assert body["speaker"]["name"] == "B"
+        assert client.get("/v1/speakers").json()["items"][0]["speaker_id"] == body["speaker"]["speaker_id"]

@@ -146,6 +146,19 @@ def test_store_update_switches_files_atomically_and_delete_removes_all(tmp_path)
     assert store.get("team-a", alice.id) is None
 
 
+def test_sweep_removes_only_old_leftovers(tmp_path):
+    import os
+
+    store = SpeakerStore(tmp_path)
+    alice = make_speaker(store)
+    old, fresh = store.owner_dir("team-a") / ".staging-old", store.owner_dir("team-a") / ".trash-new"
+    old.mkdir()
+    fresh.mkdir()
+    os.utime(old, (0, 0))
+    assert store.sweep() == 1 and not old.exists() and fresh.exists()
+    assert store.get("team-a", alice.id) == alice
+
+
 def test_store_refuses_bad_ids_and_skips_foreign_meta(tmp_path):
     store = SpeakerStore(tmp_path)
     assert store.get("team-a", "../../x") is None
