@@ -217,6 +217,8 @@ def test_two_speaker_audio_is_refused(app):
     client, headers, _ = app
     assert_error(enrol(client, headers["team-a"], sample_wav().read_bytes(), "Both"), 422, "multiple_speakers")
     assert_error(enrol(client, headers["team-a"], np.zeros(5 * RATE, np.float32), "Nobody"), 422, "no_speech")
+    short = enrol(client, headers["team-a"], single_speaker_spans("speaker91")[: int(1.8 * RATE)], "Brief")
+    assert "5-30 s" in assert_error(short, 422, "audio_too_short")["message"]
 
 
 def test_deleting_a_speaker_removes_its_files(app):

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from engines.audio_io import decode_mono
-from engines.cloning.gate import analyse_reference
+from engines.cloning.gate import GateConfig, analyse_reference
 from model_store.speakers import Speaker, SpeakerStore, new_sample
 from server.domain.errors import Conflict, NotFound
 from server.domain.speaker_options import SpeakerTaskParams
@@ -23,6 +23,9 @@ from server.worker.progress import ProgressReporter
 from server.worker.speaker_id import reembed, wav
 
 log = logging.getLogger(__name__)
+
+# The cloning gate's checks; the advice differs (a voiceprint needs less speech than a voice).
+SPEAKER_GATE = GateConfig(advice="5-30 s of one person's speech is recommended", recommended_max_speech_s=120.0)
 
 
 def run_speaker(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, Any]:
@@ -40,7 +43,11 @@ def run_speaker(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[st
     audio = decode_mono(source, max_seconds=limits.max_audio_s + 1)
     progress.set(10)
     report = analyse_reference(
-        audio, ctx.engines.diarizer(), min_speech_s=limits.min_speech_s, max_audio_s=limits.max_audio_s
+        audio,
+        ctx.engines.diarizer(),
+        min_speech_s=limits.min_speech_s,
+        max_audio_s=limits.max_audio_s,
+        config=SPEAKER_GATE,
     )
     progress.set(60)
     encoder = ctx.engines.speaker_encoder()
