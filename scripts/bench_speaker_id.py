@@ -20,8 +20,8 @@ Speakers (docs/benchmarks.md has the table and the figures):
   not enrolled: every other speaker of those files, and 10 read-speech clips of other people
     (other languages, CMU, LibriSpeech 1272), plus sample.wav, pyaa x2, picovoice_falcon_3spk,
     nemo_an4, ami trn01/trn02 as they are.
-Read-speech test pieces are joined into 5 conversations (two enrolled and two strangers each,
-shuffled, 0.3-1.0 s gaps, seed 0).
+Read-speech test clips are cut into ~3 s turns and joined into 5 conversations (the pieces dealt
+round robin, shuffled, 0.3-1.0 s gaps) per seed; --seeds 3 (default) deals them three times.
 
 Scoring, per reference turn of >= 1.0 s: the name of the hypothesis cluster covering most of it
 (exclusive view). An enrolled speaker's turn is right / wrong (another name) / unnamed; a stranger's
@@ -102,7 +102,7 @@ def turns_of(x: np.ndarray, turn_s: float = TURN_S) -> list[np.ndarray]:
     return [part for part in np.array_split(x, n) if part.size]
 
 
-def enrolment_and_tests(root):
+def enrolment_and_tests(root, seeds: int = 1):
     """({speaker: [sample audio, …]}, [Recording, …])."""
     samples: dict[str, list[np.ndarray]] = {}
     read_pieces: list[tuple[np.ndarray, str]] = []
@@ -117,20 +117,21 @@ def enrolment_and_tests(root):
         read_pieces += [(piece, n) for piece in turns_of(x[cut:])]
     strangers = [(piece, n) for n in STRANGER_CLIPS for piece in turns_of(clip(root, n))]
 
-    rng = np.random.default_rng(0)
-    order = rng.permutation(len(read_pieces))
     recordings = []
-    stranger_order = rng.permutation(len(strangers))
-    for i in range(5):
-        mine = [read_pieces[j] for j in order[i::5]] + [strangers[j] for j in stranger_order[i::5]]
-        pieces = [mine[j] for j in rng.permutation(len(mine))]
-        chunks, turns, t = [np.zeros(SR // 2, np.float32)], [], 0.5
-        for audio, speaker in pieces:
-            turns.append((t, t + audio.size / SR, speaker))
-            gap = np.zeros(int(rng.uniform(0.3, 1.0) * SR), np.float32)
-            chunks += [audio, gap]
-            t += (audio.size + gap.size) / SR
-        recordings.append(Recording(f"read-conversation-{i}", np.concatenate(chunks), turns, "read"))
+    for seed in range(seeds):  # each seed: the same pieces in 5 other conversations
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(len(read_pieces))
+        stranger_order = rng.permutation(len(strangers))
+        for i in range(5):
+            mine = [read_pieces[j] for j in order[i::5]] + [strangers[j] for j in stranger_order[i::5]]
+            pieces = [mine[j] for j in rng.permutation(len(mine))]
+            chunks, turns, t = [np.zeros(SR // 2, np.float32)], [], 0.5
+            for audio, speaker in pieces:
+                turns.append((t, t + audio.size / SR, speaker))
+                gap = np.zeros(int(rng.uniform(0.3, 1.0) * SR), np.float32)
+                chunks += [audio, gap]
+                t += (audio.size + gap.size) / SR
+            recordings.append(Recording(f"read-{seed}-{i}", np.concatenate(chunks), turns, "read"))
 
     diar = root / "diarization"
     for name, speakers in AMI_ENROL.items():
@@ -270,6 +271,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threshold", type=float, default=MatchConfig().threshold)
     parser.add_argument("--margin", type=float, default=MatchConfig().margin)
+    parser.add_argument("--seeds", type=int, default=3, help="read-speech conversation sets (5 conversations each)")
     parser.add_argument("--verbose", action="store_true", help="each cluster's best two scores and true speaker")
     args = parser.parse_args()
     root = dev_data_dir()
@@ -277,7 +279,7 @@ def main() -> None:
         raise SystemExit("dev set not found: set VOICE_API_DEV_DATA or put shared/data/dev beside the repo")
     print(f"load average at start: {Path('/proc/loadavg').read_text().strip()}")
     diarizer, encoder = build()
-    samples, recordings = enrolment_and_tests(root)
+    samples, recordings = enrolment_and_tests(root, args.seeds)
     started = time.perf_counter()
     embeddings = {s: [encoder.embed(x) for x in xs] for s, xs in samples.items()}
     print(
