@@ -221,13 +221,21 @@ def test_two_speaker_audio_is_refused(app):
     assert "5-30 s" in assert_error(short, 422, "audio_too_short")["message"]
 
 
-def test_deleting_a_speaker_removes_its_files(app):
+def test_a_sample_added_then_the_speaker_deleted_with_its_files(app):
     client, headers, settings = app
     response = enrol(client, headers["team-a"], single_speaker_spans("speaker91"), "Temporary")
     assert response.status_code == 201, response.text
     speaker_id = response.json()["speaker_id"]
-    folder = SpeakerStore(settings.storage.models).path("team-a", speaker_id)
-    assert (folder / "meta.json").is_file() and list((folder / "samples").glob("*.wav"))
+    more = wav_bytes(single_speaker_spans("speaker91")[::-1].copy())  # the same voice, other "words"
+    response = client.post(
+        f"/v1/speakers/{speaker_id}/samples", files={"file": ("m.wav", more)}, headers=headers["team-a"]
+    )
+    assert response.status_code == 200, response.text
+    assert len(response.json()["samples"]) == 2
+    store = SpeakerStore(settings.storage.models)
+    assert store.embeddings("team-a", store.get("team-a", speaker_id)).shape == (2, 192)
+    folder = store.path("team-a", speaker_id)
+    assert (folder / "meta.json").is_file() and len(list((folder / "samples").glob("*.wav"))) == 2
     listed = client.get("/v1/speakers", headers=headers["team-a"]).json()["items"]
     assert speaker_id in {s["speaker_id"] for s in listed}
     assert client.delete(f"/v1/speakers/{speaker_id}", headers=headers["team-a"]).status_code == 204
