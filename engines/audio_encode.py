@@ -141,7 +141,10 @@ class StreamEncoder:
             self._sink = _Sink()
             options = {"page_duration": _OGG_PAGE_US} if self._fmt.container == "ogg" else {}
             self._container = av.open(self._sink, mode="w", format=self._fmt.container, options=options)
-            self._stream = self._container.add_stream(self._fmt.codec, rate=self.sample_rate, layout="mono")
+            stream = self._container.add_stream(self._fmt.codec, rate=self.sample_rate, layout="mono")
+            if not isinstance(stream, av.AudioStream):  # PyAV types add_stream by any codec name
+                raise TypeError(f"{self._fmt.codec} is not an audio codec")
+            self._stream = stream
             if self._fmt.codec in ("libmp3lame", "libopus"):
                 self._stream.bit_rate = bitrate_kbps * 1000
             self._pending = np.zeros(0, np.float32)
@@ -178,7 +181,7 @@ class StreamEncoder:
         frame_size = self._stream.codec_context.frame_size or 4096
         whole = pcm.size if final else pcm.size // frame_size * frame_size
         self._pending = pcm[whole:]
-        codec_format = self._stream.codec_context.format.name
+        codec_format = self._stream.codec_context.format.name  # an audio codec context always has one
         for start in range(0, whole, frame_size):
             block = pcm[start : start + frame_size]
             if codec_format.startswith("s16"):

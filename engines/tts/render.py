@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from engines.tts.chunking import CLAUSE, SENTENCE, chunk_text
 from engines.tts.emotion import apply_prosody, prosody_for
@@ -25,6 +26,9 @@ from engines.tts.events import SILENCE_S, render_event
 from engines.tts.loudness import TARGET_LUFS, VoiceLevel, VoiceLevels
 from engines.tts.script import Event, Script, SpeechRun
 from engines.tts.types import SpeakerOutOfRange, SynthesisRequest, Synthesizer
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["TARGET_LUFS", "RenderStream", "limit_peaks", "render_script"]
 FADE_S = 0.008
@@ -53,7 +57,7 @@ def render_script(
     max_chunk_chars: int = 250,
     language: str | None = None,
     levels: VoiceLevels | None = None,
-) -> tuple[object, int, dict]:
+) -> tuple[np.ndarray, int, dict]:
     """Returns (float32 mono samples, sample_rate, info): the whole of `render_stream`, joined.
 
     sample_rate None = the first speaker's native rate. info: duration, sample_rate, chunks,
@@ -103,7 +107,7 @@ class RenderStream:
         self.chunks = sum(p.event is None for p in self._pieces)
         self.info: dict = {}
 
-    def __iter__(self) -> Iterator[object]:
+    def __iter__(self) -> Iterator[np.ndarray]:
         import numpy as np
 
         started = time.perf_counter()

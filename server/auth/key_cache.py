@@ -118,6 +118,7 @@ def _generation_reader(settings: Settings, store: KeyStore) -> Generation:
     if isinstance(store, RedisKeyStore):
         from server.domain.async_redis import LoopBoundRedis
 
+        assert settings.redis_url, "a Redis key store comes from a configured Redis URL"
         redis = LoopBoundRedis(settings.redis_url)
         name = store.generation_key
 

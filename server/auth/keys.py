@@ -23,6 +23,7 @@ from server.domain.tasks import utcnow
 
 if TYPE_CHECKING:
     import redis
+    from redis.typing import EncodableT, FieldT
 
     from server.settings import Settings
 
@@ -75,6 +76,11 @@ def extract_key(headers: Mapping[str, str]) -> str | None:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _stored(value: object) -> str:
+    """A field as both stores keep it: datetimes as ISO 8601 text."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def _s(value):
@@ -168,7 +174,7 @@ class KeyStore(abc.ABC):
     def _by_hash(self, key_hash: str) -> tuple[ApiKey, str] | None: ...
 
     @abc.abstractmethod
-    def _update(self, key_id: str, **fields: object) -> bool:
+    def _update(self, key_id: str, **fields: str | datetime) -> bool:
         """Set one of plan, revoked_at, last_used_at on an active key; False if there is none.
         Setting plan or revoked_at bumps the generation in the same atomic step."""
 
@@ -214,11 +220,11 @@ class SqliteKeyStore(KeyStore):
         row = self._sql(f"SELECT {_COLUMNS}, key_hash FROM api_keys WHERE key_hash = ?", key_hash).fetchone()
         return (_from_values(row), row[6]) if row else None
 
-    def _update(self, key_id: str, **fields: object) -> bool:
+    def _update(self, key_id: str, **fields: str | datetime) -> bool:
         ((name, value),) = fields.items()
         if name not in ("plan", "revoked_at", "last_used_at"):  # a column name goes into the SQL text
             raise ValueError(name)
-        value = _iso(value) if isinstance(value, datetime) else value
+        value = _stored(value)
         conn = self._connect()
         conn.execute("BEGIN IMMEDIATE")  # the change and the generation bump commit together
         try:
@@ -289,7 +295,7 @@ class RedisKeyStore(KeyStore):
         return _from_values([record.get(field) for field in _FIELDS])
 
     def _insert(self, key: ApiKey, key_hash: str) -> None:
-        record = {f: _iso(v) if isinstance(v, datetime) else v for f, v in asdict(key).items() if v is not None}
+        record: dict[FieldT, EncodableT] = {f: _stored(v) for f, v in asdict(key).items() if v is not None}
         with self._redis.pipeline() as pipe:  # MULTI: a key is never half-created
             pipe.hset(self._record(key_hash), mapping=record | {"key_hash": key_hash})
             pipe.set(f"{self._prefix}apikey-id:{key.key_id}", key_hash)
@@ -300,10 +306,10 @@ class RedisKeyStore(KeyStore):
         raw = self._redis.hgetall(self._record(key_hash))
         return (self._key(raw), _s(raw.get(b"key_hash", raw.get("key_hash")))) if raw else None
 
-    def _update(self, key_id: str, **fields: object) -> bool:
-        ((name, value),) = fields.items()
+    def _update(self, key_id: str, **fields: str | datetime) -> bool:
+        ((name, field_value),) = fields.items()
         key_hash = self._hash_of(key_id)
-        value = _iso(value) if isinstance(value, datetime) else value
+        value = _stored(field_value)
         keys = [self._record(key_hash), self.generation_key] if key_hash else []
         return bool(key_hash and self._update_active(keys=keys, args=[name, value, int(name in _INVALIDATING)]))
 

@@ -117,7 +117,9 @@ class SqliteQuotaStore(QuotaStore):
         return (False, before) if new is None else (True, new)
 
     def _refund(self, owner: str, month: str, metric: str, amount: int) -> int:
-        return self._read_modify_write(owner, month, metric, lambda used: max(0, used - amount))[1]
+        _, written = self._read_modify_write(owner, month, metric, lambda used: max(0, used - amount))
+        assert written is not None  # the refund function always writes
+        return written
 
     def _usage(self, owner: str, month: str) -> dict[str, int]:
         rows = (

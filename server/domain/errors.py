@@ -81,17 +81,15 @@ class StorageFull(ServiceError):
 
 
 class TaskFailed(ServiceError):
-    """A front-end that waits for a task on the client's behalf (Wyoming) reports its failure;
-    `code` is the task's own error code."""
+    """A front-end that waits for a task on the client's behalf (Wyoming, the OpenAI routes)
+    reports its failure; `code` is the task's own error code."""
 
     status = 500
     code = "task_failed"
 
 
-class TaskTimedOut(ServiceError):
+class Timeout(ServiceError):
     """A waited-for task did not end within the front-end's wait."""
 
-
-class Timeout(ServiceError):
     status = 504
     code = "timeout"

@@ -1,12 +1,10 @@
-"""Who is calling, and what their plan allows. Every route receives the caller from this one
-dependency; health and the API docs do not ask for it, so they stay public.
+"""Who is calling, over HTTP: the thin adapter over the protocol-neutral identity service
+(server/services/identity.py). Every route receives the caller from this one dependency; health and
+the API docs do not ask for it, so they stay public.
 
-Rate limiting lives here too, because it is per caller: routes marked `opt={"counts": True}`
-(task submissions) spend one request of the plan's hourly budget; every other authenticated route
-only reports the budget. Polling therefore never burns a plan.
-
-The hot path does no store round trip and no thread hop: keys come from server/auth/key_cache.py,
-reported budgets from server/auth/budget_reports.py (each says how fresh it stays).
+Routes marked `opt={"counts": True}` (task submissions) spend one request of the plan's hourly
+budget; every other authenticated route only reports it. Either way the budget goes out as
+X-RateLimit-* headers (server/http/headers.py).
 """
 
 from __future__ import annotations
@@ -17,10 +15,9 @@ from litestar import Request
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
-from server.auth.budget_reports import BudgetReports
-from server.auth.caller import LOCAL_OWNER, Caller
+from server.auth.caller import Caller
 from server.auth.keys import extract_key
-from server.domain.errors import Forbidden, RateLimited, Unauthorized
+from server.domain.errors import Forbidden
 from server.services.container import Services
 
 COUNTS = "counts"  # route opt flag: this route spends rate-limit budget
@@ -30,42 +27,11 @@ async def provide_caller(request: Request, services: NamedDependency[Services]) 
     # `services` as a parameter, not read from app state: a dependency of a dependency is resolved
     # before it, one at a time, whereas two independent ones are resolved in an anyio task group
     # per request (two spawned tasks, measured as the largest framework cost on cached routes).
-    auth = services.settings.auth
-    if not auth.enabled:
-        return Caller(owner=LOCAL_OWNER)
-    plaintext = extract_key(request.headers)
-    key = await services.key_cache.authenticate(plaintext) if plaintext else None
-    if key is None:
-        raise Unauthorized(
-            "a valid API key is required: 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
-            code="invalid_api_key" if plaintext else "missing_api_key",
-        )
-    plan = auth.plan(key.plan)
-    if plan is None:
-        raise Forbidden(f"the key's plan {key.plan!r} is not configured on this server", code="unknown_plan")
-    caller = Caller(owner=key.owner, plan=plan, key_id=key.key_id)
-    if plan.requests_per_hour is not None:
-        try:
-            await _rate_limit(request, caller.owner, plan.name, plan.requests_per_hour, services.budgets)
-        except RateLimited:
-            services.rate_limited.increment()
-            raise
-    return caller
-
-
-async def _rate_limit(request: Request, owner: str, plan_name: str, per_hour: int, budgets: BudgetReports) -> None:
-    # Keyed by owner, not key: rotating or adding keys must not reset a team's budget.
     counts = bool(request.route_handler.opt.get(COUNTS))
-    spend = budgets.spend if counts else budgets.report
-    decision = await spend(owner, per_hour)
-    request.state.rate_limit_headers = decision.headers()
-    if counts and not decision.allowed:
-        error = RateLimited(
-            f"the {plan_name} plan allows {decision.limit} task submissions per hour; "
-            f"retry in {decision.retry_after_s:.0f} s",
-        )
-        error.headers = decision.headers()
-        raise error
+    admission = await services.identity.resolve(extract_key(request.headers), counts=counts)
+    if admission.budget is not None:
+        request.state.rate_limit_headers = admission.budget.headers()
+    return admission.caller
 
 
 def require_admin(caller: Caller) -> None:

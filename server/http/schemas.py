@@ -1,4 +1,5 @@
-"""Response schemas of the /v1 API (they are what OpenAPI documents)."""
+"""Response schemas of the /v1 API (they are what OpenAPI documents). The transcript's schema is
+the transcript document itself (server/domain/transcripts.py)."""
 
 from __future__ import annotations
 
@@ -79,61 +80,6 @@ class TaskList:
             for t in tasks
         ]
         return TaskList(items=items, next_cursor=next_cursor)
-
-
-@dataclass
-class SttWord:
-    start: float
-    end: float
-    word: str
-    probability: float
-    speaker: str | None
-    overlap: bool | None = None  # true when the word lies mostly in overlapped speech; absent otherwise
-    label: str | None = None  # the cluster when `speaker` is a recognised name
-
-
-@dataclass
-class SttSegment:
-    id: int
-    start: float
-    end: float
-    text: str
-    speaker: str | None  # a recognised speaker's name, else the cluster's label
-    avg_logprob: float
-    no_speech_prob: float
-    compression_ratio: float
-    words: list[SttWord] | None = None  # only with word_timestamps=true
-    overlap: bool | None = None  # true when the segment lies mostly in overlapped speech; absent otherwise
-    label: str | None = None  # the cluster (SPEAKER_NN) when `speaker` is a recognised name
-    speaker_id: str | None = None  # the recognised speaker's id
-
-
-@dataclass
-class SttTurn:
-    start: float
-    end: float
-    speaker: str
-    label: str | None = None  # the cluster when `speaker` is a recognised name
-
-
-@dataclass
-class SttSpeaker:
-    label: str  # the diarizer's cluster, SPEAKER_NN
-    name: str | None  # the enrolled speaker's name when recognised (or labelled), else null
-    speaker_id: str | None
-    match_score: float | None  # cosine similarity of the match; null when labelled by hand
-
-
-@dataclass
-class SttResult:
-    text: str
-    language: str
-    language_probability: float
-    duration: float
-    # In order of first appearance: labels, or (when the request named known speakers) objects.
-    speakers: list[str] | list[SttSpeaker]
-    segments: list[SttSegment]
-    turns: list[SttTurn] | None = None  # the diarizer's own turns (they may overlap), sorted; with diarization
 
 
 @dataclass

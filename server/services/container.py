@@ -17,10 +17,10 @@ from anyio import to_thread
 
 from model_store.voices import VoiceStore
 from server.auth.budget_reports import BudgetReports
-from server.auth.key_cache import VerifiedKeyCache, open_key_cache
+from server.auth.key_cache import open_key_cache
 from server.auth.keys import KeyStore, open_key_store
 from server.auth.quotas import QuotaStore, open_quota_store
-from server.auth.ratelimit import RateLimiter, open_rate_limiter
+from server.auth.ratelimit import open_rate_limiter
 from server.auth.webhook_secrets import WebhookSecrets, open_webhook_secrets
 from server.dispatch.base import Dispatcher
 from server.domain.artifacts import ArtifactStore
@@ -42,6 +42,7 @@ from server.services.cache import MemoryCache, RedisCache, TieredCache
 from server.services.catalog import CatalogService
 from server.services.health import HealthSnapshots
 from server.services.idempotency import Idempotency
+from server.services.identity import Identity
 from server.services.janitor import sweep
 from server.services.speakers import SpeakerService, check_known
 from server.services.submissions import SubmissionService
@@ -71,17 +72,15 @@ class Services:
     dispatcher: Dispatcher
     catalog: CatalogService
     keys: KeyStore
-    limiter: RateLimiter
     quotas: QuotaStore
     task_metrics: TaskMetrics
     voices: VoiceStore  # swept by the janitor
     webhook_secrets: WebhookSecrets
-    key_cache: VerifiedKeyCache  # verified keys without a store round trip (server/auth/key_cache.py)
-    budgets: BudgetReports  # rate-limit reports for routes that only report
+    identity: Identity  # callers from API keys, and their plans' rate limits, for every front-end
     health: HealthSnapshots  # one queue check shared by /v1/health callers
     streams: TaskStream  # running tasks' partial output (see task_stream.py)
     speakers: SpeakerService  # known speakers: registry, enrolment, labelling
-    rate_limited: Counter = field(default_factory=Counter)
+    rate_limited: Counter = field(default_factory=Counter)  # requests the rate limit refused
 
 
 def build_dispatcher(
@@ -140,7 +139,14 @@ def build_services(settings: Settings) -> Services:
     quotas = open_quota_store(settings)
     idempotency = Idempotency(open_idempotency_store(settings), tasks)
     webhook_secrets = open_webhook_secrets(settings)
-    keys, limiter = open_key_store(settings), open_rate_limiter(settings)
+    keys, rate_limited = open_key_store(settings), Counter()
+    # The identity core owns the verified-key cache and the rate limiter (through its budget reports).
+    identity = Identity(
+        settings.auth,
+        open_key_cache(settings, keys),
+        BudgetReports(open_rate_limiter(settings), max_age_s=settings.auth.budget_report_max_age_s),
+        on_refused=rate_limited.increment,
+    )
     speaker_store = open_speaker_store(settings)
     submissions = SubmissionService(
         settings,
@@ -158,13 +164,12 @@ def build_services(settings: Settings) -> Services:
         submissions=submissions,
         speakers=SpeakerService(settings, speaker_store, submissions, tasks),
         webhook_secrets=webhook_secrets,
-        key_cache=open_key_cache(settings, keys),
-        budgets=BudgetReports(limiter, max_age_s=settings.auth.budget_report_max_age_s),
+        identity=identity,
+        rate_limited=rate_limited,
         health=HealthSnapshots(dispatcher.health),
         dispatcher=dispatcher,
         catalog=catalog,
         keys=keys,
-        limiter=limiter,
         quotas=quotas,
         task_metrics=task_metrics,
         voices=voices,

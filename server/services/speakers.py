@@ -19,7 +19,7 @@ from server.auth.caller import Caller
 from server.domain.errors import Conflict, InvalidRequest, NotFound, ServiceError
 from server.domain.speaker_options import SpeakerOptions
 from server.domain.tasks import Task, TaskKind, TaskStatus
-from server.domain.transcripts import TRANSCRIPT_ARTIFACT, cluster_artifact, cluster_labels, name_speakers
+from server.domain.transcripts import TRANSCRIPT_ARTIFACT, SttResult, SttSpeaker, cluster_artifact
 from server.services.audio_source import AudioSource
 from server.services.submissions import OptionsFrom, SubmissionService, _resolve
 from server.services.tasks import TaskService
@@ -146,8 +146,8 @@ class SpeakerService:
         """Name clusters of a finished transcription ({"SPEAKER_01": speaker_id}); with `add_samples`,
         each cluster's kept audio also becomes a sample of its speaker (gated like any sample)."""
         task = await to_thread.run_sync(self._tasks.finished, task_id, caller.owner, TaskKind.STT)
-        document = await to_thread.run_sync(self._tasks.artifacts.read_json, task.id, TRANSCRIPT_ARTIFACT)
-        speakers = await to_thread.run_sync(self._check_assignments, caller.owner, document, assignments)
+        transcript = await to_thread.run_sync(self._transcript, task.id)
+        speakers = await to_thread.run_sync(self._check_assignments, caller.owner, transcript, assignments)
         added: list[dict[str, Any]] = []
         if add_samples:
             missing = [k for k in speakers if not self._tasks.artifacts.exists(task.id, cluster_artifact(k))]
@@ -169,25 +169,29 @@ class SpeakerService:
                 added.append({"label": label, "speaker_id": speaker.id, "sample_id": sample_id})
 
         def relabel() -> dict[str, Any]:
-            current: dict[str, Any] = self._tasks.artifacts.read_json(task.id, TRANSCRIPT_ARTIFACT)
-            identities = _identities(current)
+            current = self._transcript(task.id)
+            # the enrolled speakers named so far (by identification or an earlier labelling)
+            identities = {s.label: s for s in current.recognised() if s.speaker_id}
             for label, speaker in speakers.items():
                 # one enrolled speaker names at most one cluster: drop their earlier cluster
-                identities = {k: v for k, v in identities.items() if v["speaker_id"] != speaker.id}
-                identities[label] = {"name": speaker.name, "speaker_id": speaker.id, "match_score": None}
-            name_speakers(current, identities)
-            self._tasks.artifacts.write_json(task.id, TRANSCRIPT_ARTIFACT, current)
-            return current
+                identities = {k: v for k, v in identities.items() if v.speaker_id != speaker.id}
+                identities[label] = SttSpeaker(label, speaker.name, speaker.id, match_score=None)
+            document = current.named(identities.values()).to_json()
+            self._tasks.artifacts.write_json(task.id, TRANSCRIPT_ARTIFACT, document)
+            return document
 
         updated = await to_thread.run_sync(relabel)
         return {"speakers": updated["speakers"], "samples_added": added}
 
+    def _transcript(self, task_id: str) -> SttResult:
+        return SttResult.from_json(self._tasks.artifacts.read_json(task_id, TRANSCRIPT_ARTIFACT))
+
     def _check_assignments(
-        self, owner: str, document: dict[str, Any], assignments: Mapping[str, Any]
+        self, owner: str, transcript: SttResult, assignments: Mapping[str, Any]
     ) -> dict[str, Speaker]:
         if not assignments:
             raise InvalidRequest('send {"SPEAKER_NN": "<speaker_id>", …}', code="invalid_request")
-        labels = cluster_labels(document)
+        labels = transcript.cluster_labels()
         chosen: dict[str, Speaker] = {}
         for label, speaker_id in assignments.items():
             if label not in labels:
@@ -201,11 +205,3 @@ class SpeakerService:
         if len({s.id for s in chosen.values()}) < len(chosen):
             raise InvalidRequest("one speaker can name one cluster of a transcript only", code="invalid_request")
         return chosen
-
-
-def _identities(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    found = {}
-    for entry in document.get("speakers") or []:
-        if isinstance(entry, dict) and entry.get("speaker_id"):
-            found[entry["label"]] = {k: entry[k] for k in ("name", "speaker_id", "match_score")}
-    return found

@@ -29,13 +29,21 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+    from redis import Redis
+    from redis.typing import EncodableT, FieldT
+
+    from server.settings import Settings
 
 AUDIO = "audio"
 SEGMENT = "segment"
 _END = "end"
 
 IsOver = Callable[[], Awaitable[bool]]
+Meta = dict[str, Any]  # an item's small JSON-safe description
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,7 @@ class StreamItem:
     seq: int  # 0, 1, 2… within the task's current attempt
     kind: str
     data: bytes = b""
-    meta: dict = field(default_factory=dict)
+    meta: Meta = field(default_factory=dict)
 
 
 class StreamTruncated(Exception):
@@ -53,7 +61,7 @@ class StreamTruncated(Exception):
 class StreamPublisher(Protocol):
     def reset(self, task_id: str) -> None: ...
 
-    def publish(self, task_id: str, kind: str, data: bytes = b"", meta: dict | None = None) -> None: ...
+    def publish(self, task_id: str, kind: str, data: bytes = b"", meta: Meta | None = None) -> None: ...
 
     def end(self, task_id: str) -> None: ...
 
@@ -93,7 +101,7 @@ class LocalTaskStream:
                 log.waiters = old.waiters
         log.wake()
 
-    def publish(self, task_id: str, kind: str, data: bytes = b"", meta: dict | None = None) -> None:
+    def publish(self, task_id: str, kind: str, data: bytes = b"", meta: Meta | None = None) -> None:
         with self._lock:
             log = self._log(task_id)
             log.items.append(StreamItem(log.next_seq, kind, bytes(data), dict(meta or {})))
@@ -139,8 +147,8 @@ class LocalTaskStream:
                         return
         finally:
             with self._lock:
-                if (log := self._logs.get(task_id)) is not None:
-                    log.waiters.discard(waiter)
+                if (current := self._logs.get(task_id)) is not None:
+                    current.waiters.discard(waiter)
 
     def _log(self, task_id: str) -> _Log:
         log = self._logs.get(task_id)
@@ -160,7 +168,7 @@ class RedisTaskStream:
 
     def __init__(
         self,
-        client,
+        client: Redis,
         redis_url: str,
         prefix: str,
         max_items: int = 10_000,
@@ -175,7 +183,7 @@ class RedisTaskStream:
         self._live_s = int(live_s)
         self._seq: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._async = None
+        self._async: aioredis.Redis | None = None
 
     def key(self, task_id: str) -> str:
         return f"{self._prefix}stream:{task_id}"
@@ -185,11 +193,11 @@ class RedisTaskStream:
             self._seq[task_id] = 0
         self._client.delete(self.key(task_id))
 
-    def publish(self, task_id: str, kind: str, data: bytes = b"", meta: dict | None = None) -> None:
+    def publish(self, task_id: str, kind: str, data: bytes = b"", meta: Meta | None = None) -> None:
         with self._lock:
             seq = self._seq.get(task_id, 0)
             self._seq[task_id] = seq + 1
-        fields = {"s": seq, "k": kind, "d": bytes(data), "m": json.dumps(meta or {})}
+        fields: dict[FieldT, EncodableT] = {"s": seq, "k": kind, "d": bytes(data), "m": json.dumps(meta or {})}
         pipe = self._client.pipeline(transaction=False)
         pipe.xadd(self.key(task_id), fields, maxlen=self._max_items, approximate=True)
         pipe.expire(self.key(task_id), self._live_s)
@@ -210,7 +218,7 @@ class RedisTaskStream:
         while True:
             block = None if draining else int(poll_s * 1000)
             reply = await client.xread({key: last_id}, count=256, block=block)
-            entries = reply[0][1] if reply else []
+            entries = _entries(reply)
             for entry_id, fields in entries:
                 last_id = entry_id
                 item = _decode(fields)
@@ -227,7 +235,7 @@ class RedisTaskStream:
             if not entries and await is_over():
                 draining = True  # ended without an end marker (a worker died): take what is there
 
-    def _async_client(self):
+    def _async_client(self) -> aioredis.Redis:
         if self._async is None:
             import redis.asyncio as aioredis
 
@@ -240,13 +248,22 @@ class RedisTaskStream:
             self._async = None
 
 
-def _decode(fields: dict) -> StreamItem:
+def _entries(reply: object) -> list[tuple[Any, dict[Any, Any]]]:
+    """XREAD's entries of the one stream read: [[key, [(id, fields), …]]] (RESP2) or {key: […]} (RESP3)."""
+    if isinstance(reply, dict) and reply:
+        return list(next(iter(reply.values())))
+    if isinstance(reply, list) and reply:
+        return list(reply[0][1])
+    return []
+
+
+def _decode(fields: dict[Any, Any]) -> StreamItem:
     get = {k.decode() if isinstance(k, bytes) else k: v for k, v in fields.items()}.get
     kind = get("k", b"").decode()
     return StreamItem(int(get("s", b"0")), kind, bytes(get("d", b"")), json.loads(get("m", b"{}") or b"{}"))
 
 
-def open_task_stream(settings) -> LocalTaskStream | RedisTaskStream:
+def open_task_stream(settings: Settings) -> LocalTaskStream | RedisTaskStream:
     worker = settings.worker
     if settings.redis_url:
         from server.domain.factory import redis_client

@@ -22,10 +22,10 @@ from server.domain.errors import InvalidRequest, NotFound
 from server.domain.tasks import TaskKind
 from server.domain.tts_artifacts import audio_artifact
 from server.domain.tts_options import TtsRequest
+from server.services.task_output import finished
 from server.services.tts_requests import check_script
 from server.wyoming.context import WyomingContext
 from server.wyoming.info import offered_voices
-from server.wyoming.results import finished
 
 Send = Callable[[Event], Awaitable[None]]
 
@@ -78,8 +78,8 @@ async def render(ctx: WyomingContext, text: str, voice_id: str) -> Pcm:
     caller has spent the request's rate-limit budget (once per request, not per sentence)."""
     services = ctx.services
     task = await services.submissions.submit_tts(ctx.caller, _request(text, voice_id), interactive=True)
-    done = await services.tasks.wait(task.id, ctx.caller.owner, TaskKind.TTS, timeout=ctx.settings.task_timeout_s)
-    finished(done, "synthesis")
+    timeout = ctx.settings.task_timeout_s
+    done = await finished(services.tasks, task.id, ctx.caller.owner, TaskKind.TTS, timeout, "synthesis")
     path = services.tasks.artifacts.path(done.id, audio_artifact("wav"))
     return await asyncio.to_thread(read_pcm, path)
 

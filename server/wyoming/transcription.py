@@ -15,13 +15,11 @@ from wyoming.audio import AudioChunk, AudioChunkConverter, AudioStart
 
 from server.domain.errors import InvalidRequest
 from server.domain.stt_options import SttOptions
-from server.domain.tasks import TaskKind
-from server.domain.transcripts import TRANSCRIPT_ARTIFACT
+from server.domain.transcript_formats import spoken
 from server.services.audio_source import AudioStream, PcmFormat
-from server.services.task_stream import SEGMENT, StreamTruncated
+from server.services.task_output import finished_transcript, follow_segments
 from server.wyoming.context import WyomingContext
 from server.wyoming.info import PROGRAM, served_model
-from server.wyoming.results import finished
 
 _END = None  # queued after the last chunk
 
@@ -66,18 +64,12 @@ class Transcription:
         (from the task's partial output, so also when a distributed worker runs it)."""
         self._chunks.put_nowait(_END)
         task = await self._submission
-        services = self._ctx.services
-        if on_segment is not None:
-            with contextlib.suppress(StreamTruncated):  # partial text is a bonus: the whole one follows
-                async for item in services.tasks.follow(task.id, self._ctx.caller.owner, TaskKind.STT):
-                    if item.kind == SEGMENT and item.data:
-                        await on_segment(item.data.decode())
-        done = await services.tasks.wait(
-            task.id, self._ctx.caller.owner, TaskKind.STT, timeout=self._ctx.settings.task_timeout_s
-        )
-        finished(done, "transcription")
-        document = await asyncio.to_thread(services.tasks.artifacts.read_json, done.id, TRANSCRIPT_ARTIFACT)
-        return document.get("text", "").strip(), document.get("language")
+        tasks, owner = self._ctx.services.tasks, self._ctx.caller.owner
+        if on_segment is not None:  # partial text is a bonus: the whole transcript follows
+            async for segment in follow_segments(tasks, task.id, owner):
+                if segment.text:
+                    await on_segment(segment.text)
+        return spoken(await finished_transcript(tasks, task.id, owner, timeout=self._ctx.settings.task_timeout_s))
 
     async def cancel(self) -> None:
         self._submission.cancel()

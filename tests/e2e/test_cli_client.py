@@ -215,6 +215,13 @@ def test_tasks_lists_or_says_the_server_cannot(server, tmp_path):
         assert json.loads(done.stdout)["error"]["code"] == "tasks_unsupported"
 
 
+def _sigint_as_at_a_terminal():
+    # A suite started in the background (`pytest … &` in a script, nohup) inherits SIGINT ignored, and
+    # Python then never installs its Ctrl-C handler: the CLI would not see the signal at all and the
+    # test would fail for a reason of how it was launched. A user's terminal delivers SIGINT.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_cancels_the_running_task(server, tmp_path):
     long_file = tmp_path / "long.wav"
     # Long enough that it is still running when Ctrl-C arrives on an idle machine too (90 s of audio
@@ -222,7 +229,15 @@ def test_ctrl_c_cancels_the_running_task(server, tmp_path):
     long_file.write_bytes(tiled_sample(600.0))
     env = client_env(server.url, server.key, tmp_path)
     args = [*VOICE_API, "transcribe", str(long_file), "--no-diarize", "--verbose", "--json"]
-    proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        args,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_sigint_as_at_a_terminal,
+    )
     try:
         first_line = proc.stderr.readline()  # "long.wav: stt task <id>"
         task_id = re.search(r"stt task ([0-9a-f]{32})", first_line).group(1)

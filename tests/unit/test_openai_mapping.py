@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from server.domain.errors import BadRequest
+from server.domain.transcript_formats import speaker_letters
 from server.http.openai.errors import openai_error_body
 from server.http.openai.speech import SpeechRequest, plan_speech
-from server.http.openai.transcription import parse_form, speaker_letters
+from server.http.openai.transcription import parse_form
 from server.services.speech_style import style_from_instructions
 from server.settings import Settings
 
@@ -65,7 +66,7 @@ def test_transcription_forms():
         assert caught.value.details["param"] == param
     with pytest.raises(BadRequest):
         parse_form({"model": "m", "response_format": "diarized_json"}, True)
-    assert speaker_letters({"speakers": ["SPEAKER_00", "SPEAKER_01"]}) == {"SPEAKER_00": "A", "SPEAKER_01": "B"}
+    assert speaker_letters(["SPEAKER_00", "SPEAKER_01"]) == {"SPEAKER_00": "A", "SPEAKER_01": "B"}
 
 
 def test_error_bodies_have_openai_fields():

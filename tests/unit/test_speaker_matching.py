@@ -3,6 +3,8 @@ store's files and isolation, and naming a transcript document."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,8 @@ from engines.speaker_id.encoder import SpeakerEncoderConfig, _windows, clean_spe
 from engines.speaker_id.matching import EncoderMismatch, MatchConfig, Voiceprint, centroid, match_clusters
 from engines.types import SpeakerTurn
 from model_store.speakers import Speaker, SpeakerStore, new_sample, owner_key
-from server.domain.transcripts import cluster_labels, name_speakers
+from server.domain.transcript_formats import diarized_json, srt
+from server.domain.transcripts import SttResult, SttSpeaker
 
 ENC = "enc-v1"
 RNG = np.random.default_rng(7)
@@ -174,29 +177,67 @@ def test_store_refuses_bad_ids_and_skips_foreign_meta(tmp_path):
 # --- naming a transcript ---------------------------------------------------------------------
 
 
-def document() -> dict:
-    return {
-        "speakers": ["SPEAKER_00", "SPEAKER_01"],
-        "segments": [
-            {"id": 0, "speaker": "SPEAKER_00", "words": [{"word": "hi", "speaker": "SPEAKER_00"}]},
-            {"id": 1, "speaker": "SPEAKER_01", "words": [{"word": "yo", "speaker": "SPEAKER_01"}]},
-        ],
-        "turns": [{"start": 0, "end": 1, "speaker": "SPEAKER_00"}, {"start": 1, "end": 2, "speaker": "SPEAKER_02"}],
-    }
+def document() -> SttResult:
+    word = {"start": 0.0, "end": 0.5, "probability": 0.9}
+    return SttResult.from_json(
+        {
+            "text": "hi yo",
+            "language": "en",
+            "duration": 2.0,
+            "speakers": ["SPEAKER_00", "SPEAKER_01"],
+            "segments": [
+                {"id": 0, "start": 0.0, "end": 1.0, "text": " hi", "speaker": "SPEAKER_00",
+                 "words": [{**word, "word": " hi", "speaker": "SPEAKER_00"}]},
+                {"id": 1, "start": 1.0, "end": 2.0, "text": " yo", "speaker": "SPEAKER_01",
+                 "words": [{**word, "word": " yo", "speaker": "SPEAKER_01"}]},
+            ],
+            "turns": [{"start": 0, "end": 1, "speaker": "SPEAKER_00"}, {"start": 1, "end": 2, "speaker": "SPEAKER_02"}],
+        }
+    )  # fmt: skip
+
+
+BOB = SttSpeaker("SPEAKER_01", "Bob", "spk_b", 0.7)
 
 
 def test_naming_and_renaming_a_document():
-    doc = name_speakers(document(), {"SPEAKER_01": {"name": "Bob", "speaker_id": "spk_b", "match_score": 0.7}})
+    named = document().named([BOB])
+    doc = named.to_json()
     assert doc["speakers"] == [
         {"label": "SPEAKER_00", "name": None, "speaker_id": None, "match_score": None},
         {"label": "SPEAKER_01", "name": "Bob", "speaker_id": "spk_b", "match_score": 0.7},
     ]
     seg = doc["segments"][1]
     assert seg["speaker"] == "Bob" and seg["label"] == "SPEAKER_01" and seg["speaker_id"] == "spk_b"
-    assert seg["words"][0]["speaker"] == "Bob" and doc["segments"][0]["speaker"] == "SPEAKER_00"
-    assert cluster_labels(doc) == ["SPEAKER_00", "SPEAKER_01", "SPEAKER_02"]
+    assert seg["words"][0]["speaker"] == "Bob" and seg["words"][0]["label"] == "SPEAKER_01"
+    assert doc["segments"][0]["speaker"] == "SPEAKER_00"
+    assert "label" not in doc["segments"][0] and "speaker_id" not in doc["segments"][0]
+    assert named.cluster_labels() == ["SPEAKER_00", "SPEAKER_01", "SPEAKER_02"]
+    # the stored document reads back to the same named model
+    assert SttResult.from_json(json.loads(json.dumps(doc))) == named
     # relabel: Bob moves to SPEAKER_00; SPEAKER_01 is anonymous again
-    name_speakers(doc, {"SPEAKER_00": {"name": "Bob", "speaker_id": "spk_b", "match_score": None}})
-    assert [s["speaker"] for s in doc["segments"]] == ["Bob", "SPEAKER_01"]
-    assert "label" not in doc["segments"][1] and "speaker_id" not in doc["segments"][1]
-    assert doc["turns"][0]["speaker"] == "Bob" and doc["turns"][1]["speaker"] == "SPEAKER_02"
+    again = named.named([SttSpeaker("SPEAKER_00", "Bob", "spk_b", None)]).to_json()
+    assert [s["speaker"] for s in again["segments"]] == ["Bob", "SPEAKER_01"]
+    assert "label" not in again["segments"][1] and "speaker_id" not in again["segments"][1]
+    assert (
+        "label" not in again["segments"][1]["words"][0] and again["segments"][1]["words"][0]["speaker"] == "SPEAKER_01"
+    )
+    assert again["turns"][0]["speaker"] == "Bob" and again["turns"][1]["speaker"] == "SPEAKER_02"
+    assert "label" not in again["turns"][1]
+
+
+def test_without_identification_the_document_keeps_its_shape():
+    plain = document().to_json()
+    assert plain["speakers"] == ["SPEAKER_00", "SPEAKER_01"]
+    assert all("label" not in s and "speaker_id" not in s for s in plain["segments"])
+    assert all("label" not in t for t in plain["turns"])
+    # asked for, nobody recognised: who each cluster is (nobody), and the segments as before
+    nobody = document().named([]).to_json()
+    assert [s["name"] for s in nobody["speakers"]] == [None, None]
+    assert nobody["segments"] == plain["segments"] and nobody["turns"] == plain["turns"]
+
+
+def test_renderings_use_the_names():
+    named = document().named([BOB])
+    # OpenAI's diarized_json names a recognised known speaker; the others get letters
+    assert [s["speaker"] for s in diarized_json(named, "transcribe")["segments"]] == ["A", "Bob"]
+    assert "[Bob] yo" in srt(named) and "[SPEAKER_00] hi" in srt(named)

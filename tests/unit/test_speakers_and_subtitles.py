@@ -8,8 +8,9 @@ import webvtt
 
 from engines.speakers import assign_speakers
 from engines.types import Segment, SpeakerTurn, Transcript, Word
-from server.domain.subtitles import to_srt, to_vtt
-from server.domain.transcripts import transcript_document
+from server.domain.transcript_formats import srt as to_srt
+from server.domain.transcript_formats import vtt as to_vtt
+from server.domain.transcripts import SttResult
 
 
 def words(*items: tuple[float, float, str]) -> list[Word]:
@@ -71,7 +72,7 @@ def document():
         Segment(id=1, start=3661.0, end=3662.5, text="Second.", speaker="SPEAKER_01"),
         Segment(id=2, start=3663.0, end=3663.5, text="   "),
     ]
-    return transcript_document(
+    return SttResult.from_engine(
         Transcript(text="Hello", language="en", language_probability=1.0, duration=3664.0, segments=segs),
         include_words=False,
     )
@@ -92,4 +93,5 @@ def test_vtt_parses_with_voice_spans():
 
 
 def test_document_lists_speakers_in_first_appearance_order():
-    assert document()["speakers"] == ["SPEAKER_00", "SPEAKER_01"]
+    assert document().speakers == ["SPEAKER_00", "SPEAKER_01"]
+    assert document().to_json()["speakers"] == ["SPEAKER_00", "SPEAKER_01"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engines.speakers import assign_speakers, number_speakers, overlapped_regions
 from engines.types import Diarization, Segment, SpeakerTurn, Transcript, Word
-from server.domain.transcripts import transcript_document
+from server.domain.transcripts import SttResult
 
 # A talks 0-5 s, B 4-8 s (overlap 4-5 s); the exclusive view hands 4-5 s to B.
 TURNS = [SpeakerTurn(0.0, 5.0, "SPEAKER_00"), SpeakerTurn(4.0, 8.0, "SPEAKER_01")]
@@ -50,13 +50,14 @@ def test_segment_mostly_in_overlap_is_marked():
 def test_document_lists_sorted_turns_and_marks_only_true_overlap():
     seg = Segment(id=0, start=4.1, end=4.9, text="x", words=[Word(4.1, 4.9, " x", 0.9)])
     out = assign_speakers(transcript(seg), Diarization(turns=TURNS, exclusive=EXCLUSIVE))
-    doc = transcript_document(out, include_words=True, turns=list(reversed(TURNS)))
+    doc = SttResult.from_engine(out, include_words=True, turns=list(reversed(TURNS))).to_json()
     assert doc["turns"] == [
         {"start": 0.0, "end": 5.0, "speaker": "SPEAKER_00"},
         {"start": 4.0, "end": 8.0, "speaker": "SPEAKER_01"},
     ]
     assert doc["segments"][0]["overlap"] is True and doc["segments"][0]["words"][0]["overlap"] is True
-    plain = transcript_document(transcript(Segment(id=0, start=0.0, end=1.0, text="y")), include_words=False)
+    plain = SttResult.from_engine(transcript(Segment(id=0, start=0.0, end=1.0, text="y")), include_words=False)
+    plain = plain.to_json()
     assert "turns" not in plain and "overlap" not in plain["segments"][0]
 
 

@@ -95,17 +95,22 @@ def test_wyoming_connections_act_as_the_configured_owner_and_plan():
 
 
 def test_each_wyoming_request_spends_the_plans_hourly_budget():
-    """Mocks only the container around the real in-process limiter: the logic under test is admit()."""
+    """Mocks only the container around the real identity core and in-process limiter (no key cache:
+    Wyoming has no keys): the logic under test is admit()."""
     import asyncio
     from types import SimpleNamespace
 
+    from server.auth.budget_reports import BudgetReports
     from server.auth.ratelimit import open_rate_limiter
     from server.domain.errors import RateLimited
     from server.services.container import Counter
+    from server.services.identity import Identity
     from server.wyoming.context import WyomingContext
 
     settings = Settings(wyoming={"plan": "basic"}, auth={"plans": {"basic": {"requests_per_hour": 2}}})
-    services = SimpleNamespace(settings=settings, limiter=open_rate_limiter(settings), rate_limited=Counter())
+    counter = Counter()
+    identity = Identity(settings.auth, None, BudgetReports(open_rate_limiter(settings)), on_refused=counter.increment)
+    services = SimpleNamespace(settings=settings, identity=identity, rate_limited=counter)
     ctx = WyomingContext.build(services)
     asyncio.run(ctx.admit())
     asyncio.run(ctx.admit())

@@ -14,6 +14,8 @@ from litestar.params import JSONBody
 from litestar.response import Stream
 
 from server.auth.caller import Caller
+from server.domain.stt_options import SttOptions
+from server.domain.transcript_formats import OPENAI_FORMATS
 from server.domain.tts_artifacts import AUDIO_FORMATS
 from server.http.identity import COUNTS
 from server.http.multipart import MultipartUpload
@@ -21,13 +23,7 @@ from server.http.openai.errors import OPENAI_EXCEPTION_HANDLERS
 from server.http.openai.events import speech_events, transcript_events
 from server.http.openai.speech import SpeechRequest, plan_speech
 from server.http.openai.sse import SSE_HEADERS
-from server.http.openai.transcription import (
-    MAX_REFERENCE_BYTES,
-    REFERENCES,
-    TranscriptionForm,
-    parse_form,
-    render,
-)
+from server.http.openai.transcription import MAX_REFERENCE_BYTES, REFERENCES, TranscriptionForm, parse_form
 from server.http.openapi_docs import AUDIO_FILE, multipart_operation
 from server.services.submissions import SubmissionService
 from server.services.task_output import finished_transcript, first_then_rest, follow_audio
@@ -41,9 +37,7 @@ _FORM_FIELDS = {
     "language": _STRING,
     "prompt": Schema(type=OpenAPIType.STRING, description="Whisper's initial prompt: names, spellings, context"),
     "temperature": Schema(type=OpenAPIType.NUMBER, minimum=0, maximum=1),
-    "response_format": Schema(
-        type=OpenAPIType.STRING, enum=["json", "text", "srt", "verbose_json", "vtt", "diarized_json"]
-    ),
+    "response_format": Schema(type=OpenAPIType.STRING, enum=list(OPENAI_FORMATS)),
     "timestamp_granularities[]": Schema(
         type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.STRING, enum=["word", "segment"])
     ),
@@ -142,12 +136,19 @@ class OpenAiAudioController(Controller):
         return await _transcribe(request, caller, settings, submissions, tasks, translate=True)
 
 
-async def _transcribe(request, caller, settings, submissions, tasks, translate: bool):
+async def _transcribe(
+    request: Request,
+    caller: Caller,
+    settings: Settings,
+    submissions: SubmissionService,
+    tasks: TaskService,
+    translate: bool,
+) -> Response | Stream:
     upload = MultipartUpload(request, large_fields={REFERENCES: MAX_REFERENCE_BYTES})
     forms: list[TranscriptionForm] = []
     origin = {"api": "openai"}  # completed from the form, which is read once the file part has passed
 
-    def options():
+    def options() -> SttOptions:
         forms.append(parse_form(upload.fields, translate))
         origin.update(forms[0].origin)
         return forms[0].options
@@ -161,6 +162,6 @@ async def _transcribe(request, caller, settings, submissions, tasks, translate: 
     if form.stream and not translate:
         events = transcript_events(tasks, task.id, caller.owner, form, timeout)
         return Stream(events, media_type="text/event-stream", headers={**headers, **SSE_HEADERS})
-    document = await finished_transcript(tasks, task.id, caller.owner, timeout)
-    body, media_type = render(form, document, task_name)
+    result = await finished_transcript(tasks, task.id, caller.owner, timeout)
+    body, media_type = form.render(result, task_name)
     return Response(body, media_type=media_type, headers=headers)

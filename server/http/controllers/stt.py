@@ -4,26 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, MediaType, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from server.auth.caller import Caller
 from server.domain.stt_options import SttOptions
-from server.domain.subtitles import to_srt, to_vtt
 from server.domain.tasks import TaskKind
-from server.domain.transcripts import TRANSCRIPT_ARTIFACT
+from server.domain.transcript_formats import V1_TEXT_FORMATS
+from server.domain.transcripts import TRANSCRIPT_ARTIFACT, SttResult
 from server.http.identity import COUNTS, IdempotencyKey
 from server.http.multipart import MultipartUpload
 from server.http.openapi_docs import AUDIO_FILE, multipart_operation, schema_fields
-from server.http.schemas import SttResult, TaskResponse
+from server.http.schemas import TaskResponse
 from server.services.speakers import SpeakerService
 from server.services.submissions import SubmissionService
 from server.services.tasks import TaskService
 
 SttUpload = multipart_operation({"file": AUDIO_FILE, **schema_fields(SttOptions)}, required=["file"])
-
-TEXT_FORMATS = {"srt": (to_srt, "application/x-subrip"), "vtt": (to_vtt, "text/vtt")}
 
 
 class SttController(Controller):
@@ -102,13 +100,11 @@ class SttController(Controller):
     ) -> SttResult | Response[str]:
         task = tasks.finished(task_id, caller.owner, TaskKind.STT)
         document = tasks.artifacts.read_json(task.id, TRANSCRIPT_ARTIFACT)
-        if plain_text or format == "text":
-            return Response(document["text"], media_type=MediaType.TEXT)
-        if format in TEXT_FORMATS:
-            render, media_type = TEXT_FORMATS[format]
-            return Response(
-                render(document),
-                media_type=media_type,
-                headers={"Content-Disposition": f'inline; filename="{task.id}.{format}"'},
-            )
-        return document
+        if plain_text:
+            format = "text"
+        if format == "json":
+            return document  # the stored document is the /v1 JSON (SttResult.to_json) as it was written
+        render, media_type = V1_TEXT_FORMATS[format]
+        # text/plain as before: no Content-Disposition; the subtitle formats name their file
+        headers = {} if format == "text" else {"Content-Disposition": f'inline; filename="{task.id}.{format}"'}
+        return Response(render(SttResult.from_json(document)), media_type=media_type, headers=headers)

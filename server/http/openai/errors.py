@@ -8,6 +8,8 @@ differs: {"error": {"message", "type", "param", "code"}}, so OpenAI's SDKs raise
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import ValidationException
@@ -22,7 +24,7 @@ _TYPES = {
 }
 
 
-def openai_error_body(status: int, error: dict) -> dict:
+def openai_error_body(status: int, error: dict[str, Any]) -> dict[str, Any]:
     """{"code", "message", extra…} -> OpenAI's error object (the extras are kept beside)."""
     extra = {k: v for k, v in error.items() if k not in ("code", "message", "param", "field")}
     error_type = _TYPES.get(status) or ("server_error" if status >= 500 else "invalid_request_error")
@@ -38,17 +40,21 @@ def openai_error_body(status: int, error: dict) -> dict:
     }
 
 
-def _reshaped(handler):
+Handler = Callable[[Request, Any], Response]
+
+
+def _reshaped(handler: Handler) -> Handler:
     def handle(request: Request, exc: Exception) -> Response:
         response = handler(request, exc)
         content = response.content
         if isinstance(content, bytes | str):
             content = json.loads(content)
         error = dict(content.get("error", {}))
-        if isinstance(exc, ValidationException) and exc.extra and isinstance(exc.extra[0], dict):
-            error["param"] = exc.extra[0].get("key")  # the first field at fault, as OpenAI names one
+        extra = exc.extra if isinstance(exc, ValidationException) else None
+        if isinstance(extra, list) and extra and isinstance(extra[0], dict):
+            error["param"] = extra[0].get("key")  # the first field at fault, as OpenAI names one
         return Response(
-            openai_error_body(response.status_code, error),
+            openai_error_body(response.status_code or 500, error),
             status_code=response.status_code,
             headers=dict(response.headers),
             media_type=MediaType.JSON,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 from collections.abc import AsyncIterator
 
+from server.domain.transcript_formats import diarized_segments
+from server.domain.transcript_formats import usage as duration_usage
 from server.http.openai.errors import openai_error_body
 from server.http.openai.speech import usage
 from server.http.openai.sse import sse_event
-from server.http.openai.transcription import TranscriptionForm, diarized_segments
-from server.http.openai.transcription import usage as duration_usage
+from server.http.openai.transcription import TranscriptionForm
 from server.services.task_output import finished_transcript, follow_segments
+from server.services.tasks import TaskService
 
 
 def _error_event(exc: Exception) -> bytes:
@@ -32,24 +34,22 @@ async def speech_events(chunks: AsyncIterator[bytes], characters: int) -> AsyncI
 
 
 async def transcript_events(
-    tasks, task_id: str, owner: str, form: TranscriptionForm, timeout: float
+    tasks: TaskService, task_id: str, owner: str, form: TranscriptionForm, timeout: float
 ) -> AsyncIterator[bytes]:
     """Deltas as segments are decoded (joined they are the final text), the speaker-labelled
     segments once diarization is done (diarized_json), then the whole text."""
     try:
         first = True
         async for segment in follow_segments(tasks, task_id, owner):
-            if not segment.get("text"):
+            if not segment.text:
                 continue
-            yield sse_event(
-                {"type": "transcript.text.delta", "delta": segment["text"] if first else " " + segment["text"]}
-            )
+            yield sse_event({"type": "transcript.text.delta", "delta": segment.text if first else " " + segment.text})
             first = False
-        document = await finished_transcript(tasks, task_id, owner, timeout)
+        result = await finished_transcript(tasks, task_id, owner, timeout)
     except Exception as exc:
         yield _error_event(exc)
         return
     if form.response_format == "diarized_json":
-        for segment in diarized_segments(document):
-            yield sse_event(segment)
-    yield sse_event({"type": "transcript.text.done", "text": document["text"], "usage": duration_usage(document)})
+        for item in diarized_segments(result):
+            yield sse_event(item)
+    yield sse_event({"type": "transcript.text.done", "text": result.text, "usage": duration_usage(result)})

@@ -53,7 +53,7 @@ class SpeechRequest(BaseModel):
 @dataclass(frozen=True)
 class SpeechPlan:
     request: TtsRequest
-    origin: dict
+    origin: dict[str, str | float]
     headers: dict[str, str] = field(default_factory=dict)
     engine: str | None = None  # the client named an engine as its model: it must be served
 
@@ -83,7 +83,11 @@ def plan_speech(body: SpeechRequest, settings: Settings) -> SpeechPlan:
         first = exc.errors()[0]
         field_name = _OUR_FIELDS.get(str(first["loc"][0]), str(first["loc"][0])) if first["loc"] else None
         raise BadRequest(f"{field_name}: {first['msg']}", code="invalid_request", param=field_name) from None
-    origin = {"api": "openai", "model": body.model, "voice": body.voice if isinstance(body.voice, str) else voice}
+    origin: dict[str, str | float] = {
+        "api": "openai",
+        "model": body.model,
+        "voice": body.voice if isinstance(body.voice, str) else voice,
+    }
     if body.speed != speed:
         origin["speed_requested"] = body.speed
     engine = body.model.lower() if body.model.lower() in ENGINE_MODELS else None

@@ -1,17 +1,16 @@
-"""OpenAI's transcription and translation forms, and the renderings of our transcript document in
-OpenAI's response formats (json, text, srt, vtt, verbose_json, diarized_json) and stream events."""
+"""OpenAI's transcription and translation forms, mapped to our STT options. The transcript's
+renderings in OpenAI's response formats are in server/domain/transcript_formats.py."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from server.domain.errors import BadRequest
 from server.domain.stt_options import SttOptions
-from server.domain.subtitles import to_srt, to_vtt
+from server.domain.transcript_formats import OPENAI_FORMATS, openai_body
+from server.domain.transcripts import SttResult
 
-RESPONSE_FORMATS = ("json", "text", "srt", "verbose_json", "vtt", "diarized_json")
 GRANULARITIES = ("word", "segment")
 # Accepted for compatibility and not used: our chunking is automatic, logprobs are not reported.
 IGNORED_FIELDS = ("chunking_strategy", "include[]", "include")
@@ -30,15 +29,6 @@ NAMES, REFERENCES = "known_speaker_names[]", "known_speaker_references[]"
 MAX_REFERENCES = 4
 MAX_REFERENCE_BYTES = 2_000_000  # one data URL, as sent (base64): ~10 s of 16-bit 48 kHz WAV
 
-# Whisper language codes to the names OpenAI's verbose_json uses.
-LANGUAGE_NAMES = {
-    "en": "english", "de": "german", "fr": "french", "es": "spanish", "it": "italian", "pt": "portuguese",
-    "nl": "dutch", "ru": "russian", "pl": "polish", "uk": "ukrainian", "cs": "czech", "sv": "swedish",
-    "da": "danish", "no": "norwegian", "fi": "finnish", "tr": "turkish", "el": "greek", "hu": "hungarian",
-    "ro": "romanian", "ja": "japanese", "zh": "chinese", "ko": "korean", "ar": "arabic", "he": "hebrew",
-    "hi": "hindi", "id": "indonesian", "vi": "vietnamese", "th": "thai", "ca": "catalan", "fa": "persian",
-}  # fmt: skip
-
 
 @dataclass(frozen=True)
 class TranscriptionForm:
@@ -50,8 +40,12 @@ class TranscriptionForm:
     references: tuple[bytes, ...] = ()  # decoded known_speaker_references[], one per known_speakers name
 
     @property
-    def origin(self) -> dict:
+    def origin(self) -> dict[str, str]:
         return {"api": "openai", "model": self.model, "response_format": self.response_format}
+
+    def render(self, result: SttResult, task: str) -> tuple[Any, str]:
+        """(body, media type) of the transcript in this form's response_format."""
+        return openai_body(result, self.response_format, task, words="word" in self.granularities)
 
 
 def parse_form(fields: dict[str, str | list[str]], translate: bool) -> TranscriptionForm:
@@ -62,13 +56,13 @@ def parse_form(fields: dict[str, str | list[str]], translate: bool) -> Transcrip
     if not model:
         raise BadRequest("'model' is required (any name: the server's own model transcribes)", param="model")
     response_format = _one(fields, "response_format") or "json"
-    allowed = RESPONSE_FORMATS if not translate else tuple(f for f in RESPONSE_FORMATS if f != "diarized_json")
+    allowed = OPENAI_FORMATS if not translate else tuple(f for f in OPENAI_FORMATS if f != "diarized_json")
     if response_format not in allowed:
         raise BadRequest(
             f"response_format must be one of {', '.join(allowed)}", code="invalid_value", param="response_format"
         )
-    granularities = fields.get("timestamp_granularities[]") or []
-    granularities = tuple([granularities] if isinstance(granularities, str) else granularities)
+    asked = fields.get("timestamp_granularities[]") or []
+    granularities = tuple([asked] if isinstance(asked, str) else asked)
     if bad := [g for g in granularities if g not in GRANULARITIES]:
         raise BadRequest(
             f"timestamp_granularities[] takes word and segment, not {bad[0]!r}",
@@ -103,7 +97,7 @@ def parse_form(fields: dict[str, str | list[str]], translate: bool) -> Transcrip
     return TranscriptionForm(model, response_format, granularities, stream, SttOptions.parse(options), clips)
 
 
-def _list(fields: dict, name: str) -> list[str]:
+def _list(fields: dict[str, str | list[str]], name: str) -> list[str]:
     value = fields.get(name) or []
     return [value] if isinstance(value, str) else list(value)
 
@@ -125,104 +119,6 @@ def data_url_bytes(url: str) -> bytes:
         ) from exc
 
 
-def _one(fields: dict, name: str) -> str | None:
+def _one(fields: dict[str, str | list[str]], name: str) -> str | None:
     value = fields.get(name)
     return value[-1] if isinstance(value, list) else value
-
-
-def usage(document: dict) -> dict:
-    return {"type": "duration", "seconds": math.ceil(document.get("duration") or 0)}
-
-
-def render(form: TranscriptionForm, document: dict, task: str) -> tuple[Any, str]:
-    """(body, media type) of `document` in the form's response_format."""
-    fmt = form.response_format
-    if fmt == "text":
-        return document["text"], "text/plain"
-    if fmt == "srt":
-        return to_srt(document), "text/plain"
-    if fmt == "vtt":
-        return to_vtt(document), "text/plain"
-    if fmt == "verbose_json":
-        return verbose_json(document, task, words="word" in form.granularities), "application/json"
-    if fmt == "diarized_json":
-        return diarized_json(document, task), "application/json"
-    return {"text": document["text"], "usage": usage(document)}, "application/json"
-
-
-def verbose_json(document: dict, task: str, words: bool) -> dict:
-    body = {
-        "task": task,
-        "language": LANGUAGE_NAMES.get(document["language"], document["language"]),
-        "duration": document["duration"],
-        "text": document["text"],
-        "segments": [
-            {
-                "id": s["id"],
-                "seek": round(s["start"] * 100),  # in 10 ms frames, as Whisper counts
-                "start": s["start"],
-                "end": s["end"],
-                "text": s["text"],
-                "tokens": [],  # faster-whisper's token ids are not kept in our transcript
-                "temperature": 0.0,
-                "avg_logprob": s["avg_logprob"],
-                "compression_ratio": s["compression_ratio"],
-                "no_speech_prob": s["no_speech_prob"],
-            }
-            for s in document["segments"]
-        ],
-        "usage": usage(document),
-    }
-    if words:
-        body["words"] = [
-            {"word": w["word"].strip(), "start": w["start"], "end": w["end"]}
-            for s in document["segments"]
-            for w in s.get("words", [])
-        ]
-    return body
-
-
-def speaker_letters(document: dict) -> dict[str, str]:
-    """SPEAKER_00, SPEAKER_01… -> A, B… (OpenAI's labels), in order of first appearance; a recognised
-    known speaker keeps their name, as OpenAI names the known speakers of a request."""
-    letters = {}
-    for index, entry in enumerate(document.get("speakers") or []):
-        if isinstance(entry, dict):  # a document with known speakers: segments carry the name, if any
-            letters[entry["name"] or entry["label"]] = entry["name"] or _letter(index)
-        else:
-            letters[entry] = _letter(index)
-    return letters
-
-
-def _letter(index: int) -> str:
-    name = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        name = chr(65 + rem) + name
-    return name
-
-
-def diarized_segments(document: dict) -> list[dict]:
-    letters = speaker_letters(document)
-    return [
-        {
-            "type": "transcript.text.segment",
-            "id": f"seg_{s['id']}",
-            "start": s["start"],
-            "end": s["end"],
-            "text": s["text"],
-            "speaker": letters.get(s.get("speaker") or "", "A"),
-        }
-        for s in document["segments"]
-    ]
-
-
-def diarized_json(document: dict, task: str) -> dict:
-    return {
-        "task": task,
-        "duration": document["duration"],
-        "text": document["text"],
-        "segments": diarized_segments(document),
-        "usage": usage(document),
-    }

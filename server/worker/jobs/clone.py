@@ -68,7 +68,7 @@ def run_clone(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str,
 
             save_conditioning(conditioning, folder / "xtts")
 
-    engine_data = {"voice_match": profile.version}
+    engine_data: dict[str, int | str] = {"voice_match": profile.version}
     if conditioning is not None:
         engine_data["xtts"] = ctx.settings.tts.xtts_checkpoint
     model = ctx.voices.create(

@@ -6,12 +6,23 @@ import logging
 import time
 from typing import Any
 
+import numpy as np
+
 from engines.audio_io import decode_mono
 from engines.speakers import assign_speakers, number_speakers
 from engines.types import SAMPLE_RATE, Diarization, DiarizationRequest, SpeakerTurn, TranscriptionRequest
 from server.domain.errors import InvalidRequest
 from server.domain.stt_options import SttOptions
-from server.domain.transcripts import TRANSCRIPT_ARTIFACT, cluster_artifact, reference_artifact, transcript_document
+from server.domain.tasks import Task
+from server.domain.transcripts import (
+    TRANSCRIPT_ARTIFACT,
+    SttResult,
+    SttSpeaker,
+    cluster_artifact,
+    reference_artifact,
+    segment_from_engine,
+    segment_json,
+)
 from server.services.task_stream import SEGMENT
 from server.worker.context import WorkerContext
 from server.worker.progress import ProgressReporter
@@ -49,12 +60,7 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
         progress=progress.span(5, transcribe_end),
     )
     for segment in stream:  # followers read each segment as it is decoded (speakers come at the end)
-        ctx.streams.publish(
-            task.id,
-            SEGMENT,
-            segment.text.encode(),
-            {"id": segment.id, "start": segment.start, "end": segment.end, "text": segment.text},
-        )
+        ctx.streams.publish(task.id, SEGMENT, segment.text.encode(), segment_json(segment_from_engine(segment)))
     transcript = stream.transcript()
     timings["transcribe"] = time.perf_counter() - started
 
@@ -85,13 +91,11 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
     duration = audio.size / SAMPLE_RATE
     del audio
 
-    document = transcript_document(
-        transcript,
-        include_words=options.word_timestamps,
-        turns=turns,
-        identities=identities if options.speakers or options.known_speakers else None,
-    )
-    ctx.artifacts.write_json(task.id, TRANSCRIPT_ARTIFACT, document)
+    result = SttResult.from_engine(transcript, include_words=options.word_timestamps, turns=turns)
+    identifying = bool(options.speakers or options.known_speakers)
+    if identities is not None and identifying:
+        result = result.named(identities)
+    ctx.artifacts.write_json(task.id, TRANSCRIPT_ARTIFACT, result.to_json())
     log.info(
         "task %s: %.1f s of audio; %s",
         task.id,
@@ -99,28 +103,28 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
         ", ".join(f"{k} {v:.2f}s (RTF {v / max(duration, 1e-9):.3f})" for k, v in timings.items()),
     )
     # The status route returns result=null for STT (listing); this summary is for logs and metrics.
-    named = sum(1 for s in document["speakers"] if isinstance(s, dict) and s["speaker_id"])
+    named = sum(1 for s in result.recognised() if s.speaker_id)
     return {
-        "language": document["language"],
-        "duration": document["duration"],
-        "segments": len(document["segments"]),
-        "speakers": len(document["speakers"]),
-        **({"named_speakers": named} if options.speakers or options.known_speakers else {}),
+        "language": result.language,
+        "duration": result.duration,
+        "segments": len(result.segments),
+        "speakers": len(result.speakers),
+        **({"named_speakers": named} if identifying else {}),
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
 
 
 def _known_speakers(
-    ctx: WorkerContext, task, options: SttOptions, audio, turns: list[SpeakerTurn]
-) -> dict[str, dict[str, Any]]:
+    ctx: WorkerContext, task: Task, options: SttOptions, audio: np.ndarray, turns: list[SpeakerTurn]
+) -> list[SttSpeaker]:
     """Each cluster's clean speech kept with the task (for learning later), and the recognised
-    clusters as {label: {name, speaker_id, match_score}} when the request named known speakers."""
+    clusters when the request named known speakers."""
     encoder = ctx.engines.speaker_encoder()
     speech = cluster_speech(encoder, audio, turns)
     for label, samples in speech.items():
         ctx.artifacts.write_bytes(task.id, cluster_artifact(label), wav(samples, ctx.settings.speakers.cluster_audio_s))
     if not options.speakers and not options.known_speakers:
-        return {}
+        return []
     references = []
     for index, name in enumerate(options.known_speakers or ()):
         path = ctx.artifacts.path(task.id, reference_artifact(index))
@@ -135,7 +139,5 @@ def _known_speakers(
     matches = identify(ctx.settings, ctx.speakers, encoder, task.owner, options.speakers or [], speech, references)
     for index in range(len(references)):
         ctx.artifacts.remove(task.id, reference_artifact(index))  # inputs, like the upload: not kept once used
-    return {
-        label: {"name": m.name, "speaker_id": m.speaker_id or None, "match_score": m.score}
-        for label, m in matches.items()
-    }
+    # a request's own reference has no enrolled id: "" in the match, null in the document
+    return [SttSpeaker(label, m.name, m.speaker_id or None, m.score) for label, m in matches.items()]
