@@ -423,26 +423,29 @@ def started(mode: str, args: argparse.Namespace, tmp: Path) -> Iterator[tuple[st
     env = {"VOICE_API_STORAGE__DATA_DIR": str(data_dir), "VOICE_API_AUTH__ENABLED": str(args.auth).lower()}
     # Submit phases queue up to --max-submits tasks at once; pro allows 5 by default.
     env["VOICE_API_AUTH__PLANS__PRO__MAX_CONCURRENT_TASKS"] = "100000"
+    if args.worker_niceness is not None:  # both modes: embedded worker threads, or the worker process
+        env["VOICE_API_WORKER__NICENESS"] = str(args.worker_niceness)
     prefix = f"load-{uuid.uuid4().hex[:8]}:"
     if mode == "distributed":
         env |= {"VOICE_API_REDIS_URL": args.redis_url, "VOICE_API_REDIS_PREFIX": prefix}
     api_key = _create_key(env, data_dir) if args.auth else None
     processes = [ServeProcess(user_env(**env), tmp / f"{mode}-serve.log")]
     if mode == "distributed":
-        # At the niceness the embedded worker gives its own threads (server/dispatch/embedded.py), so
-        # that on one small machine both modes share the cores between API and engine alike.
-        worker = ["nice", "-n", "10", *VOICE_API, "worker", "--queues", "stt,tts,clone", "--concurrency", "1"]
+        # Started as a service manager starts it, in a session of its own; it lowers its own CPU
+        # priority (worker.niceness, server/worker/priority.py) as the embedded worker threads do.
+        worker = [*VOICE_API, "worker", "--queues", "stt,tts,clone", "--concurrency", "1"]
         processes.append(Process(worker, user_env(**env), tmp / f"{mode}-worker.log"))
     try:
         processes[0].wait_healthy()
         if mode == "distributed":
             _wait_for_worker(processes[0].base_url)
         auth = "auth on, a pro key" if args.auth else "auth off"
+        niceness = env.get("VOICE_API_WORKER__NICENESS", "10 (default)")
         setup = (
             "embedded: one `voice-api serve` (uvicorn) with its in-process worker, SQLite"
             if mode == "embedded"
             else "distributed: one `voice-api serve` (uvicorn) + one `voice-api worker` (Celery, 1 process, "
-            f"nice 10 like the embedded worker threads), Redis {args.redis_url}"
+            f"niceness {niceness}, as the embedded worker threads), Redis {args.redis_url}"
         )
         print(f"{mode}: started at {processes[0].base_url} ({auth})", file=sys.stderr)
         yield processes[0].base_url, api_key, f"{setup}; {auth}"
@@ -474,6 +477,9 @@ def main() -> None:
     parser.add_argument("--mode", choices=("both", "embedded", "distributed"), default="both")
     parser.add_argument("--no-auth", dest="auth", action="store_false", help="start the servers with auth off")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15", help="for the distributed mode")
+    parser.add_argument(
+        "--worker-niceness", type=int, help="worker.niceness for both modes (default: the setting's default, 10)"
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase (default 10)")
     parser.add_argument("--concurrency", type=int, default=50, help="concurrent clients (default 50)")
     parser.add_argument("--max-requests", type=int, default=200_000, help="per phase (default 200000)")

@@ -134,10 +134,14 @@ def worker(queues: str, concurrency: int, name: str, lane: str) -> None:
     from server.domain.leases import requeue_orphans
     from server.domain.tasks import TaskKind, TaskLane
     from server.worker.engines import describe
+    from server.worker.priority import lower_process_priority
 
     settings = Settings()
     if not settings.redis_url:
         raise click.UsageError("set VOICE_API_REDIS_URL to run a distributed worker")
+    # First, so that every thread and pool process started below inherits it.
+    applied = lower_process_priority(settings.worker.niceness)
+    log.info("worker niceness %s, autogroup niceness %s", applied.niceness, applied.autogroup_niceness)
     kinds = [q.strip() for q in queues.split(",") if q.strip()]
     try:
         kinds = [TaskKind(kind).value for kind in kinds]

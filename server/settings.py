@@ -162,6 +162,12 @@ class WorkerSettings(BaseModel):
     """With a budget: how long a task whose model does not fit waits for models that other tasks are
     running on to be released, before it fails with code=insufficient_memory (a second copy is never
     loaded beside them). 0: fail at once."""
+    niceness: int = Field(default=10, ge=0, le=19)
+    """CPU niceness of the engines, so the API answers first on a shared machine: the embedded
+    worker threads, or the whole `voice-api worker` process and, when it leads its own session, its
+    autogroup (without which the kernel shares CPU per session and nice has no effect against the
+    API's; see server/worker/priority.py). Under systemd or in containers set the CPU share there
+    too. 0: normal priority."""
     heartbeat_s: float = Field(default=10.0, gt=0)
     """How often a distributed worker announces its queues and engines in Redis, and looks for
     tasks whose runner died (their lease lapsed) to put back in the queue."""

@@ -11,10 +11,9 @@ only interactive work, so a short request never waits behind a long recording.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -23,6 +22,7 @@ from server.dispatch.base import QueueHealth
 from server.domain.tasks import Task, TaskKind, TaskLane
 from server.worker.context import WorkerContext
 from server.worker.engines import describe
+from server.worker.priority import lower_thread_priority
 from server.worker.runner import execute_task
 
 log = logging.getLogger(__name__)
@@ -104,8 +104,14 @@ class EmbeddedWorkerPool:
         self._queue.close()
         if self._stop_webhooks is not None:
             self._stop_webhooks.set()
+        # One deadline for all threads: idle ones return at once, so a thread that is running an
+        # engine gets the whole grace period to reach its next progress report (a slice of it each
+        # was too short for a nice-10 thread on loaded cores).
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout=timeout / max(1, len(self._threads)))
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if any(thread.is_alive() for thread in self._threads):
+            log.warning("a worker thread was still running its task %.0f s after the stop", timeout)
         # Tasks still running are put back in the queue, with the attempt refunded: a clean
         # shutdown is not the task's fault. A crash (no stop) is recovered at the next start.
         with self._lock:
@@ -117,7 +123,10 @@ class EmbeddedWorkerPool:
         self._queue.put(task.id, task.lane)
 
     def _loop(self, lanes: Sequence[TaskLane]) -> None:
-        _lower_priority()
+        # Engines use every core; in this process they share it with the event loop answering
+        # polls. A nicer worker thread (and the CTranslate2/torch threads it starts, which inherit
+        # it) keeps status polls fast while long tasks run: measured p99 17-43 ms -> 8-11 ms.
+        lower_thread_priority(self._ctx.settings.worker.niceness)
         while True:
             task_id = self._queue.get(lanes)
             if task_id is None:
@@ -162,11 +171,3 @@ def _webhook_deliverer(ctx: WorkerContext):
     from server.worker.webhooks import WebhookDeliverer
 
     return WebhookDeliverer(ctx.settings, ctx.store, ctx.webhooks, open_webhook_secrets(ctx.settings))
-
-
-def _lower_priority(niceness: int = 10) -> None:
-    """Engines use every core; in this process they share it with the event loop answering polls.
-    A nicer worker thread (and the CTranslate2/torch threads it starts, which inherit it) keeps
-    status polls fast while long tasks run: measured p99 17-43 ms -> 8-11 ms under load."""
-    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not permitted: normal priority
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)

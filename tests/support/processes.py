@@ -39,6 +39,10 @@ def project_env(**settings: str) -> dict[str, str]:
     # One process per `voice-api worker`: the fault tests find the pool child among its children.
     # tests/worker/test_lanes.py runs the default (an interactive-lane companion process).
     env.setdefault("VOICE_API_WORKER__INTERACTIVE_WORKERS", "0")
+    # Workers at normal priority: a nice-10 worker in a session of its own yields its CPU to every
+    # other session (server/worker/priority.py), and on a shared test machine its tasks then outlast
+    # the tests' timeouts. tests/worker/test_distributed.py checks the setting itself.
+    env.setdefault("VOICE_API_WORKER__NICENESS", "0")
     return env
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
@@ -101,3 +103,32 @@ def test_workers_consume_only_their_queues(api, distributed, tmp_path):
         tts_only.stop()
         if stt_worker is not None:
             stt_worker.stop()
+
+
+def _niceness(pid: int, tid: str) -> int:
+    return int(Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def _process_tree(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid] + [p for child in children for p in _process_tree(int(child))]
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="needs Linux with autogroup scheduling")
+def test_worker_process_lowers_its_own_and_its_sessions_cpu_priority(distributed_config, tmp_path):
+    # Started in a session of its own, as a service manager starts it: every thread of the worker and
+    # of its pool process runs at worker.niceness, and so does its autogroup (without which the kernel
+    # shares CPU per session and the API would get no more than the engines).
+    _, env = distributed_config(env={"VOICE_API_WORKER__NICENESS": "7"})
+    worker = start_worker(env, tmp_path, "stt")
+    try:
+        # At niceness 7 in its own autogroup the worker starts slowly on a busy machine: generous waits.
+        wait_for(lambda: len(_process_tree(worker.proc.pid)) >= 2, timeout=180)  # the pool child is forked
+        wait_for(lambda: "worker niceness" in worker.log(), timeout=60)
+        pids = _process_tree(worker.proc.pid)
+        nices = {_niceness(p, t) for p in pids for t in os.listdir(f"/proc/{p}/task")}
+        assert nices == {max(7, os.getpriority(os.PRIO_PROCESS, 0))}, worker.log()
+        assert Path(f"/proc/{worker.proc.pid}/autogroup").read_text().split()[-1] == "7"
+        assert "worker niceness 7, autogroup niceness 7" in worker.log()
+    finally:
+        worker.stop()

@@ -35,11 +35,13 @@ def test_a_dead_workers_task_is_taken_over_and_completes_once(make_settings, red
     )
     with TestClient(create_app(settings)) as api:
         doomed = WorkerProcess(env, tmp_path / "worker-a.log", queues="stt")
-        task_id = api.post(
-            "/v1/stt", files={"file": ("long.wav", tiled_sample(240.0))}, data={"diarize": "false"}
-        ).json()["task_id"]
-        wait_for(lambda: api.get(f"/v1/stt/{task_id}").json()["progress"] >= 10, timeout=90)
-        doomed.kill()  # parent and children, no shutdown: the machine is gone
+        try:
+            task_id = api.post(
+                "/v1/stt", files={"file": ("long.wav", tiled_sample(240.0))}, data={"diarize": "false"}
+            ).json()["task_id"]
+            wait_for(lambda: api.get(f"/v1/stt/{task_id}").json()["progress"] >= 10, timeout=90)
+        finally:  # also when the set-up fails: a worker left behind would run on after the test
+            doomed.kill()  # parent and children, no shutdown: the machine is gone
         killed_at = time.monotonic()
 
         rescuer = WorkerProcess(env, tmp_path / "worker-b.log", queues="stt")
