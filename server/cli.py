@@ -1,5 +1,5 @@
 """voice-api: serve (API + embedded workers, or API only when Redis is configured), worker, wyoming, keys, models,
-and the HTTP client's commands (transcribe, say, clone, voices, tasks: server/client/)."""
+speakers, and the HTTP client's commands (transcribe, say, clone, voices, tasks: server/client/)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import click
 
 from server.auth.cli import keys
 from server.cli_models import models
+from server.cli_speakers import speakers
 from server.client.commands import CLIENT_COMMANDS
 from server.settings import Settings
 
@@ -109,7 +110,7 @@ def _ensure_admin_key(settings: Settings) -> None:
 @click.option(
     "--queues",
     "-Q",
-    default="stt,tts,clone",
+    default="stt,tts,clone,speaker",
     show_default=True,
     help="Comma-separated queues this worker consumes (a GPU box may serve only some)",
 )
@@ -145,7 +146,7 @@ def worker(queues: str, concurrency: int, name: str, lane: str) -> None:
     try:
         kinds = [TaskKind(kind).value for kind in kinds]
     except ValueError as exc:
-        raise click.BadParameter(f"queues are stt, tts and clone: {exc}") from exc
+        raise click.BadParameter(f"queues are stt, tts, clone and speaker: {exc}") from exc
     lanes = (TaskLane.INTERACTIVE,) if lane == "interactive" else (TaskLane.INTERACTIVE, TaskLane.BATCH)
     queue_list = worker_queues(settings, kinds, lanes)
     app = create_celery(settings)
@@ -193,6 +194,7 @@ def worker(queues: str, concurrency: int, name: str, lane: str) -> None:
 
 main.add_command(keys)
 main.add_command(models)
+main.add_command(speakers)
 for command in CLIENT_COMMANDS:
     main.add_command(command)
 

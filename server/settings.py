@@ -120,6 +120,28 @@ class CloneSettings(BaseModel):
     """Longest reference clip accepted (checked from the container before anything is decoded)."""
 
 
+class SpeakerSettings(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    min_speech_s: float = Field(default=3.0, gt=0)
+    """Least speech (after voice activity detection) an enrolment sample must contain."""
+    max_audio_s: float = Field(default=120.0, gt=0)
+    """Longest enrolment sample accepted (checked from the container before anything is decoded)."""
+    max_samples: int = Field(default=10, ge=1)
+    """Most reference samples one speaker keeps; more are refused (409 too_many_samples)."""
+    match_threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
+    """Least cosine similarity between a cluster and a voiceprint for the cluster to be named
+    (calibrated with scripts/bench_speaker_id.py; see docs/benchmarks.md)."""
+    match_margin: float = Field(default=0.08, ge=0.0, le=2.0)
+    """Least lead of the best voiceprint over the cluster's second best, or the cluster stays anonymous."""
+    enrol_wait_s: float = Field(default=120.0, gt=0)
+    """How long POST /v1/speakers (and its samples route) waits for the worker's embedding before
+    answering 202 with the task to poll instead."""
+    cluster_audio_s: float = Field(default=30.0, gt=0)
+    """Clean speech per cluster an identifying transcription keeps with its task, so that a cluster
+    labelled afterwards can become a sample of that speaker (deleted with the task)."""
+
+
 class WorkerSettings(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True)
 
@@ -253,6 +275,7 @@ class Settings(BaseSettings):
     diarization: DiarizationSettings = DiarizationSettings()
     tts: TtsSettings = TtsSettings()
     clone: CloneSettings = CloneSettings()
+    speakers: SpeakerSettings = SpeakerSettings()
     auth: AuthSettings = AuthSettings()
     worker: WorkerSettings = WorkerSettings()
     webhooks: WebhookSettings = WebhookSettings()

@@ -94,6 +94,7 @@ class GateConfig:
     gap_keep_s: float = 0.3
     fade_s: float = 0.01
     recommended_max_speech_s: float = 90.0
+    advice: str = "10-90 s of speech is recommended"  # said with the length refusals
 
 
 @dataclass
@@ -153,7 +154,7 @@ def analyse_reference(
     duration = x.size / SAMPLE_RATE
     if duration > max_audio_s:
         raise AudioTooLong(
-            f"the clip is {duration:.1f} s long; the limit is {max_audio_s:.0f} s (10-90 s of speech is recommended)",
+            f"the clip is {duration:.1f} s long; the limit is {max_audio_s:.0f} s ({cfg.advice})",
             duration_s=duration,
             limit_s=max_audio_s,
         )
@@ -192,7 +193,7 @@ def analyse_reference(
 
     if speech_s < min_speech_s:
         raise AudioTooShort(
-            f"only {speech_s:.1f} s of speech found; at least {min_speech_s:.0f} s is needed (10-90 s recommended)",
+            f"only {speech_s:.1f} s of speech found; at least {min_speech_s:.0f} s is needed ({cfg.advice})",
             speech_s=speech_s,
             min_speech_s=min_speech_s,
         )

@@ -50,11 +50,18 @@ def _transcript_outputs(files: tuple[Path, ...], output: str | None, fmt: str) -
 @click.option("--language", help="ISO 639-1 code; default: detected, or the model's only language.")
 @click.option("--no-diarize", is_flag=True, help="Do not label speakers.")
 @click.option("--speakers", type=click.IntRange(1, 20), help="The exact number of speakers, when known.")
+@click.option(
+    "--known",
+    metavar="all|IDS",
+    help="Name enrolled speakers (POST /v1/speakers): all, or comma-separated speaker ids.",
+)
 @click.option("--word-timestamps", is_flag=True, help="Words with timings in --format json.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 16), default=2, show_default=True, help="Files at once.")
 @job_options
 @client_command
-def transcribe(session: Session, files, fmt, output, language, no_diarize, speakers, word_timestamps, jobs, **flags):
+def transcribe(
+    session: Session, files, fmt, output, language, no_diarize, speakers, known, word_timestamps, jobs, **flags
+):
     """Transcribe audio FILES to SRT, VTT, text or JSON (speakers labelled)."""
     if fmt is None:
         suffix = Path(output).suffix.lstrip(".").lower() if output and output != "-" else ""
@@ -64,6 +71,8 @@ def transcribe(session: Session, files, fmt, output, language, no_diarize, speak
         fields["language"] = language
     if speakers:
         fields["num_speakers"] = str(speakers)
+    if known:
+        fields["speakers"] = known
     if word_timestamps:
         fields["word_timestamps"] = "true"
     if flags["callback_url"]:

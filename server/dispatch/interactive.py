@@ -21,8 +21,8 @@ from server.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Cloning has no interactive lane: a clone is never a few seconds of work.
-INTERACTIVE_KINDS = (TaskKind.STT.value, TaskKind.TTS.value)
+# Cloning has no interactive lane: a clone is never a few seconds of work; an enrolment is.
+INTERACTIVE_KINDS = (TaskKind.STT.value, TaskKind.TTS.value, TaskKind.SPEAKER.value)
 
 
 def start_interactive_companion(settings: Settings, kinds: list[str], name: str) -> subprocess.Popen | None:

@@ -14,6 +14,7 @@ from server.settings import Settings
 if TYPE_CHECKING:
     from redis import Redis
 
+    from model_store.speakers import SpeakerStore
     from model_store.voices import VoiceStore
     from server.domain.idempotency import IdempotencyStore
     from server.domain.webhook_queue import WebhookQueue
@@ -81,6 +82,12 @@ def open_voice_store(settings: Settings) -> VoiceStore:
     from model_store.voices import VoiceStore
 
     return VoiceStore(settings.storage.models)
+
+
+def open_speaker_store(settings: Settings) -> SpeakerStore:
+    from model_store.speakers import SpeakerStore
+
+    return SpeakerStore(settings.storage.models)
 
 
 def open_task_metrics(settings: Settings) -> TaskMetrics:

@@ -6,10 +6,13 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from model_store.speakers import is_valid_id as is_valid_speaker_id
 from server.domain.form_options import FormOptions
 from server.services.languages import normalise_language
 
 MAX_SPEAKERS = 20
+MAX_KNOWN_SPEAKERS = 100
+MAX_REFERENCES = 4  # OpenAI's limit on known_speaker_references[]
 
 
 class SttOptions(FormOptions):
@@ -39,6 +42,37 @@ class SttOptions(FormOptions):
     output sooner (the OpenAI route's stream=true); a word at that cut can differ from a plain decode."""
     task: Literal["transcribe", "translate"] = "transcribe"
     """translate: speech in any language to English text (needs a multilingual model)."""
+    speakers: list[str] | None = Field(default=None, max_length=MAX_KNOWN_SPEAKERS)
+    """Known speakers to recognise: `all` (every speaker you enrolled with POST /v1/speakers) or
+    speaker ids (comma-separated or repeated). A recognised cluster carries the speaker's name."""
+    known_speakers: list[str] | None = Field(default=None, max_length=MAX_REFERENCES)
+    """Names of reference clips sent with this request only (OpenAI's known_speaker_names[], with
+    known_speaker_references[] on /v1/audio/transcriptions); matched like enrolled speakers."""
+    keep_speaker_audio: bool = False
+    """Keep each speaker's clean speech with the task (as identification does), so a cluster labelled
+    later with POST /v1/stt/{task_id}/speakers can become a sample of that speaker."""
+
+    @field_validator("speakers", mode="before")
+    @classmethod
+    def _split_speakers(cls, value: Any) -> Any:
+        values = value if isinstance(value, list) else [value] if isinstance(value, str) else value
+        if not isinstance(values, list):
+            return values
+        return [part.strip() for item in values for part in str(item).split(",") if part.strip()] or None
+
+    @field_validator("speakers", mode="after")
+    @classmethod
+    def _known_speakers(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if "all" in value:
+            if len(value) > 1:
+                raise ValueError("give `all` or speaker ids, not both")
+            return value
+        bad = [v for v in value if not is_valid_speaker_id(v)]
+        if bad:
+            raise ValueError(f"not a speaker id: {bad[0]!r} (ids look like spk_ and 32 hex digits)")
+        return list(dict.fromkeys(value))
 
     @field_validator("language", mode="before")
     @classmethod
@@ -51,4 +85,6 @@ class SttOptions(FormOptions):
             raise ValueError("min_speakers must not exceed max_speakers")
         if self.num_speakers and (self.min_speakers or self.max_speakers):
             raise ValueError("give num_speakers, or min_speakers/max_speakers, not both")
+        if (self.speakers or self.keep_speaker_audio or self.known_speakers) and not self.diarize:
+            raise ValueError("speakers, known_speakers and keep_speaker_audio need diarize=true")
         return self

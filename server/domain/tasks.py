@@ -13,6 +13,7 @@ class TaskKind(StrEnum):
     STT = "stt"
     TTS = "tts"
     CLONE = "clone"
+    SPEAKER = "speaker"  # enrolment: a speaker's sample checked and embedded (model_store/speakers.py)
 
 
 class TaskLane(StrEnum):

@@ -7,10 +7,10 @@ Wyoming `transcript` event says. The /v1 JSON itself is `SttResult.to_json()`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from server.domain.transcripts import SttResult
+from server.domain.transcripts import SttResult, SttSpeaker
 
 # -- text and subtitles ---------------------------------------------------------------------
 
@@ -127,9 +127,16 @@ def verbose_json(result: SttResult, task: str, words: bool) -> dict[str, Any]:
     return body
 
 
-def speaker_letters(speakers: list[str]) -> dict[str, str]:
-    """SPEAKER_00, SPEAKER_01… -> A, B… (OpenAI's labels), in order of first appearance."""
-    return {speaker: _letter(index) for index, speaker in enumerate(speakers)}
+def speaker_letters(speakers: Sequence[str | SttSpeaker]) -> dict[str, str]:
+    """A segment's speaker -> OpenAI's label: SPEAKER_00, SPEAKER_01… -> A, B…, in order of first
+    appearance; a recognised known speaker keeps their name, as OpenAI names a request's known speakers."""
+    letters = {}
+    for index, entry in enumerate(speakers):
+        if isinstance(entry, SttSpeaker):  # identification was asked for: named segments carry the name
+            letters[entry.name or entry.label] = entry.name or _letter(index)
+        else:
+            letters[entry] = _letter(index)
+    return letters
 
 
 def _letter(index: int) -> str:

@@ -18,6 +18,7 @@ from server.http.controllers.health import health
 from server.http.controllers.metrics import metrics
 from server.http.controllers.models import ModelsController
 from server.http.controllers.openai_audio import OpenAiAudioController
+from server.http.controllers.speakers import SpeakersController
 from server.http.controllers.stt import SttController
 from server.http.controllers.tasks import list_tasks
 from server.http.controllers.tts import TtsController
@@ -62,6 +63,7 @@ def create_app(settings: Settings, services: Services | None = None, listeners: 
             SttController,
             TtsController,
             CloneController,
+            SpeakersController,
             ModelsController,
             OpenAiAudioController,
         ],
@@ -75,6 +77,7 @@ def create_app(settings: Settings, services: Services | None = None, listeners: 
             "tasks": _provide(services.tasks),
             "submissions": _provide(services.submissions),
             "catalog": _provide(services.catalog),
+            "speakers": _provide(services.speakers),
             "caller": Provide(provide_caller),
         },
         exception_handlers=EXCEPTION_HANDLERS,

@@ -31,7 +31,9 @@ class MultipartUpload:
 
     pcm: PcmFormat | None = None  # a form carries a container file, never raw PCM
 
-    def __init__(self, request: Request, file_field: str = "file") -> None:
+    def __init__(self, request: Request, file_field: str = "file", large_fields: dict[str, int] | None = None) -> None:
+        """`large_fields`: field name -> its byte limit, for the few fields that carry data (OpenAI's
+        known_speaker_references[] data URLs); every other text field keeps MAX_FIELD_BYTES."""
         content_type, options = parse_options_header(request.headers.get("content-type", ""))
         if content_type != b"multipart/form-data" or not options.get(b"boundary"):
             raise BadRequest(
@@ -39,10 +41,11 @@ class MultipartUpload:
             )
         self._request = request
         self._boundary = options[b"boundary"]
-        self._sink = _PartSink(file_field)
+        self._sink = _PartSink(file_field, large_fields or {})
         self.name: str | None = None  # set from the file part's headers while the body streams
         declared = request.headers.get("content-length")
-        self.declared_bytes = int(declared) - _FIELDS_ALLOWANCE if declared and declared.isdigit() else None
+        allowance = _FIELDS_ALLOWANCE + sum((large_fields or {}).values())
+        self.declared_bytes = int(declared) - allowance if declared and declared.isdigit() else None
 
     @property
     def fields(self) -> dict[str, str | list[str]]:
@@ -73,8 +76,9 @@ class MultipartUpload:
 class _PartSink:
     """python-multipart callbacks, routing each part to a field buffer or the pending file bytes."""
 
-    def __init__(self, file_field: str) -> None:
+    def __init__(self, file_field: str, large_fields: dict[str, int]) -> None:
         self.file_field = file_field
+        self._limits = large_fields
         self.fields: dict[str, str | list[str]] = {}  # a repeated field becomes a list
         self.filename: str | None = None
         self.pending: list[bytes] = []  # file bytes parsed from the current network chunk
@@ -131,7 +135,7 @@ class _PartSink:
             self.pending.append(data[start:end])
         else:
             self._buffer += data[start:end]
-            if len(self._buffer) > MAX_FIELD_BYTES:
+            if len(self._buffer) > self._limits.get(self._name or "", MAX_FIELD_BYTES):
                 raise BadRequest(f"form field {self._name!r} is too large")
 
     def on_part_end(self) -> None:

@@ -28,6 +28,7 @@ from server.domain.async_redis import LoopBoundRedis
 from server.domain.factory import (
     open_artifacts,
     open_idempotency_store,
+    open_speaker_store,
     open_task_metrics,
     open_task_store,
     open_usage_counter,
@@ -43,6 +44,7 @@ from server.services.health import HealthSnapshots
 from server.services.idempotency import Idempotency
 from server.services.identity import Identity
 from server.services.janitor import sweep
+from server.services.speakers import SpeakerService, check_known
 from server.services.submissions import SubmissionService
 from server.services.task_events import RedisTaskEvents, TaskEvents
 from server.services.task_stream import TaskStream, open_task_stream
@@ -77,6 +79,7 @@ class Services:
     identity: Identity  # callers from API keys, and their plans' rate limits, for every front-end
     health: HealthSnapshots  # one queue check shared by /v1/health callers
     streams: TaskStream  # running tasks' partial output (see task_stream.py)
+    speakers: SpeakerService  # known speakers: registry, enrolment, labelling
     rate_limited: Counter = field(default_factory=Counter)  # requests the rate limit refused
 
 
@@ -144,12 +147,22 @@ def build_services(settings: Settings) -> Services:
         BudgetReports(open_rate_limiter(settings), max_age_s=settings.auth.budget_report_max_age_s),
         on_refused=rate_limited.increment,
     )
+    speaker_store = open_speaker_store(settings)
+    submissions = SubmissionService(
+        settings,
+        tasks,
+        catalog,
+        quotas,
+        dispatcher.capabilities,
+        idempotency,
+        webhook_secrets,
+        known_speakers=lambda owner, ids: check_known(speaker_store, owner, ids),
+    )
     return Services(
         settings=settings,
         tasks=tasks,
-        submissions=SubmissionService(
-            settings, tasks, catalog, quotas, dispatcher.capabilities, idempotency, webhook_secrets
-        ),
+        submissions=submissions,
+        speakers=SpeakerService(settings, speaker_store, submissions, tasks),
         webhook_secrets=webhook_secrets,
         identity=identity,
         rate_limited=rate_limited,
@@ -189,6 +202,7 @@ async def _janitor(services: Services) -> None:
         try:
             await to_thread.run_sync(sweep, tasks.store, tasks.artifacts, ttl)
             await to_thread.run_sync(services.voices.sweep)
+            await to_thread.run_sync(services.speakers.sweep)
         except Exception as exc:  # a store outage must not end the loop
             log.warning("janitor sweep failed: %s", exc)
         await asyncio.sleep(settings.storage.janitor_interval_s)

@@ -27,6 +27,7 @@ from server.domain.errors import InvalidRequest, PayloadTooLarge
 from server.domain.idempotency import Claim
 from server.domain.stt_options import SttOptions
 from server.domain.tasks import Task, TaskKind, TaskLane, new_task_id
+from server.domain.transcripts import reference_artifact
 from server.domain.tts_artifacts import SCRIPT_ARTIFACT
 from server.domain.tts_options import TtsRequest
 from server.services.audio_check import check_audio
@@ -57,7 +58,9 @@ class SubmissionService:
         capabilities: Callable[[], dict[str, Any]],
         idempotency: Idempotency,
         webhook_secrets: WebhookSecrets,
+        known_speakers: Callable[[str, list[str]], None] | None = None,
     ) -> None:
+        """`known_speakers(owner, ids)` raises NotFound for an id the owner has not enrolled."""
         self._settings = settings
         self._tasks = tasks
         self._catalog = catalog
@@ -65,6 +68,7 @@ class SubmissionService:
         self._capabilities = capabilities
         self._idempotency = idempotency
         self._secrets = webhook_secrets
+        self._known_speakers = known_speakers
 
     async def submit_stt(
         self,
@@ -75,16 +79,30 @@ class SubmissionService:
         interactive: bool | None = None,
         idempotency_key: str | None = None,
         origin: dict[str, Any] | None = None,
+        references: Callable[[], list[bytes]] | None = None,
     ) -> Task:
+        """`references`: the request's own reference clips, one per `options.known_speakers` name,
+        read once the source is consumed (the OpenAI form's data URLs); staged beside the input."""
         task_id = new_task_id()
         with self._tasks.staging(task_id):
             staged, info = await self._stage(caller, source, task_id)
             opts = _resolve(options)
+            clips = references() if references is not None else []
+            if len(clips) != len(opts.known_speakers or ()):
+                raise InvalidRequest(
+                    "known_speakers need as many reference clips (known_speaker_references[] of the OpenAI route)",
+                    code="invalid_request",
+                )
+            for index, clip in enumerate(clips):
+                self._tasks.artifacts.write_bytes(task_id, reference_artifact(index), clip)
             check_servable(opts, await to_thread.run_sync(self._capabilities))
+            if opts.speakers and self._known_speakers is not None:
+                await to_thread.run_sync(self._known_speakers, caller.owner, opts.speakers)
             seconds = math.ceil(info.duration or 0)
             lane = choose_lane(self._settings.worker, TaskKind.STT, info.duration, interactive)
             params = opts.model_dump(exclude_defaults=True)
-            claim = Claim(fingerprint(TaskKind.STT, params, staged.sha256), task_id)
+            content = staged.sha256 + "".join(hashlib.sha256(clip).hexdigest() for clip in clips)
+            claim = Claim(fingerprint(TaskKind.STT, params, content), task_id)
             async with self._idempotency.claimed(caller.owner, idempotency_key, claim) as earlier:
                 if earlier is not None:
                     return self._discard(task_id, earlier)
@@ -150,6 +168,35 @@ class SubmissionService:
                     return self._discard(task_id, earlier)
                 with charged(self._quotas, caller.owner, caller.plan, "clones", 1) as charge:
                     return await self._record(TaskKind.CLONE, caller, params, task_id, TaskLane.BATCH, charge)
+
+    async def submit_speaker(
+        self,
+        caller: Caller,
+        params: OptionsFrom[dict[str, Any]],
+        source: AudioSource | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Task:
+        """A speaker task (model_store/speakers.py): `source` is the reference sample to enrol or
+        add; a `learn` task has none (it reads an STT task's cluster audio)."""
+        limits = self._settings.speakers
+        task_id = new_task_id()
+        with self._tasks.staging(task_id):
+            digest = ""
+            if source is not None:
+                staged, info = await self._stage(caller, source, task_id)
+                if info.duration is not None and info.duration > limits.max_audio_s:
+                    raise PayloadTooLarge(
+                        f"the sample lasts {info.duration:.0f} s; at most {limits.max_audio_s:.0f} s is accepted",
+                        code="audio_too_long",
+                    )
+                digest = staged.sha256
+            fields = _resolve(params)
+            claim = Claim(fingerprint(TaskKind.SPEAKER, fields, digest), task_id)
+            async with self._idempotency.claimed(caller.owner, idempotency_key, claim) as earlier:
+                if earlier is not None:
+                    return self._discard(task_id, earlier)
+                return await self._record(TaskKind.SPEAKER, caller, fields, task_id, TaskLane.INTERACTIVE, {})
 
     def _discard(self, task_id: str, earlier: Task) -> Task:
         """A retry of an accepted submission: its own upload goes, the earlier task is the answer."""

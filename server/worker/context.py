@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 
 from engines.model_cache import ModelCache
 from engines.tts.loudness import VoiceLevels
+from model_store.speakers import SpeakerStore
 from model_store.voices import VoiceStore
 from server.domain.artifacts import ArtifactStore
 from server.domain.factory import (
     open_artifacts,
+    open_speaker_store,
     open_task_leases,
     open_task_metrics,
     open_task_store,
@@ -39,6 +41,7 @@ class WorkerContext:
     engines: EngineRegistry = field(init=False)
     usage: UsageCounter = field(init=False)
     voices: VoiceStore = field(init=False)
+    speakers: SpeakerStore = field(init=False)  # enrolled voiceprints (model_store/speakers.py)
     leases: TaskLeases = field(init=False)
     webhooks: WebhookQueue = field(init=False)  # deliveries due (server/domain/webhook_queue.py)
     levels: VoiceLevels = field(init=False)  # each voice's loudness, calibrated once per process
@@ -51,6 +54,7 @@ class WorkerContext:
         self.leases = open_task_leases(self.settings)
         self.usage = open_usage_counter(self.settings)
         self.voices = open_voice_store(self.settings)
+        self.speakers = open_speaker_store(self.settings)
         self.webhooks = open_webhook_queue(self.settings)
         self.levels = VoiceLevels()
 

@@ -30,6 +30,7 @@ class EngineRegistry:
         self._diarizer: Diarizer | None = None
         self._piper = None
         self._xtts = None
+        self._speaker_encoder = None
 
     def stt(self) -> SpeechToText:
         with self._lock:
@@ -42,6 +43,13 @@ class EngineRegistry:
             if self._diarizer is None:
                 self._diarizer = self._build_diarizer()
             return self._diarizer
+
+    def speaker_encoder(self):
+        """The CAM++ encoder of the neural diarizer's weights, for voiceprints (whichever diarizer serves)."""
+        with self._lock:
+            if self._speaker_encoder is None:
+                self._speaker_encoder = build_speaker_encoder(self._settings)
+            return self._speaker_encoder
 
     def synthesizer_for(self, voice_id: str, voices_store=None):
         """The engine that speaks `voice_id`, as (synthesizer, engine-specific voice id)."""
@@ -161,6 +169,23 @@ def build_neural_diarizer(settings: Settings, cache: ModelCache) -> Diarizer:
     return NeuralDiarizer(
         NeuralDiarizerConfig(
             segmentation=models.segmentation, embedding=models.embedding, device=settings.diarization.device
+        )
+    )
+
+
+def build_speaker_encoder(settings: Settings):
+    from engines.speaker_id.encoder import SpeakerEncoder, SpeakerEncoderConfig
+    from model_store import neural_diarization
+
+    try:
+        models = neural_diarization.resolve(settings.storage.models)
+    except neural_diarization.NeuralModelsUnavailable as exc:
+        raise EngineUnavailable(f"speaker encoder: {exc}") from exc
+    return SpeakerEncoder(
+        SpeakerEncoderConfig(
+            weights=models.embedding,
+            weights_sha256=neural_diarization.CAMPPLUS.sha256,
+            device=settings.diarization.device,
         )
     )
 

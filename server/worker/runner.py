@@ -13,6 +13,7 @@ from server.domain.leases import LeaseKeeper, holder_id
 from server.domain.tasks import Task, TaskKind
 from server.worker.context import WorkerContext
 from server.worker.jobs.clone import run_clone
+from server.worker.jobs.speaker import run_speaker
 from server.worker.jobs.stt import run_stt
 from server.worker.jobs.tts import run_tts
 from server.worker.progress import ProgressReporter, TaskCanceled, TaskInterrupted, TaskTimeout
@@ -28,6 +29,7 @@ JOBS: dict[TaskKind, Job] = {
     TaskKind.STT: run_stt,
     TaskKind.TTS: run_tts,
     TaskKind.CLONE: run_clone,
+    TaskKind.SPEAKER: run_speaker,
 }
 
 

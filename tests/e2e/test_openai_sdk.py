@@ -255,6 +255,24 @@ def test_diarized_json_labels_the_two_speakers(server):
     assert speakers == {"A", "B"} and body["text"] and 29 < body["duration"] < 31
 
 
+def test_diarized_json_names_known_speakers_from_their_references(server):
+    import base64
+
+    from tests.support.audio import single_speaker_spans
+
+    def data_url(speaker: str) -> str:
+        return "data:audio/wav;base64," + base64.b64encode(wav_bytes(single_speaker_spans(speaker))).decode()
+
+    result = server.client().audio.transcriptions.create(
+        model="gpt-4o-transcribe-diarize",
+        file=("sample.wav", sample_wav().read_bytes()),
+        response_format="diarized_json",
+        known_speaker_names=["agent", "customer"],
+        known_speaker_references=[data_url("speaker90"), data_url("speaker91")],
+    )
+    assert {s["speaker"] for s in result.model_dump()["segments"]} == {"agent", "customer"}
+
+
 def test_streamed_deltas_concatenate_to_the_final_text(server, clip):
     stream = server.client().audio.transcriptions.create(model="whisper-1", file=("clip.mp3", clip), stream=True)
     events = list(stream)

@@ -35,6 +35,24 @@ def sample_reference_text() -> str:
     return " ".join(words)
 
 
+def single_speaker_spans(speaker: str) -> np.ndarray:
+    """The speech of sample.wav's reference speaker (speaker90, speaker91) where nobody else talks, joined."""
+    from scripts.bench_diarization import read_rttm
+
+    turns = read_rttm(sample_wav().with_suffix(".rttm"))
+    audio = read_wav(sample_wav())[0]
+    pieces = []
+    for start, end, who in turns:
+        if who != speaker:
+            continue
+        cuts = [(s, e) for s, e, k in turns if k != speaker and s < end and start < e]
+        for s, e in cuts:  # trim the overlap away (sample.rttm's overlaps sit at turn edges)
+            start, end = (max(start, e), end) if s <= start else (start, min(end, s))
+        if end - start > 0.5:
+            pieces.append(audio[int(start * 16_000) : int(end * 16_000)])
+    return np.concatenate(pieces)
+
+
 def wav_bytes(samples: np.ndarray, sample_rate: int = 16_000, channels: int = 1) -> bytes:
     pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
     buffer = io.BytesIO()

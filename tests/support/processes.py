@@ -103,7 +103,7 @@ class ServeProcess(Process):
 
 
 class WorkerProcess(Process):
-    def __init__(self, env: dict[str, str], log_path: Path, queues: str = "stt,tts,clone") -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, queues: str = "stt,tts,clone,speaker") -> None:
         super().__init__([*VOICE_API, "worker", "--queues", queues, "--concurrency", "1"], env, log_path)
 
 

@@ -323,3 +323,18 @@ def test_say_sends_voices_format_and_callback_url(scripted, tmp_path):
         "callback_url": "https://hooks.test/x",
     }
     assert out.read_bytes() == b"RIFF-audio" and json.loads(result.output)["output"] == str(out)
+
+
+def test_transcribe_asks_for_known_speakers(scripted, tmp_path):
+    server = scripted(
+        {
+            "POST /v1/stt": [httpx.Response(202, json=task("t1", "queued"))],
+            "GET /v1/stt/t1": [task("t1", "succeeded", 100)],
+            "GET /v1/stt/t1/result": [{"text": "Hello.", "segments": [], "speakers": []}],
+        }
+    )
+    clip = tmp_path / "call.wav"
+    clip.write_bytes(b"RIFF-not-really")
+    result = invoke(str(clip), "--known", "all", command=commands.transcribe)
+    assert result.exit_code == 0, result.output
+    assert b'name="speakers"\r\n\r\nall\r\n' in server.bodies[0]

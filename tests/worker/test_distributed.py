@@ -61,6 +61,30 @@ def test_celery_worker_runs_stt_submitted_through_the_api(api, distributed, tmp_
         worker.stop()
 
 
+def test_a_speaker_is_enrolled_by_a_celery_worker_and_named_in_a_transcript(api, distributed, tmp_path):
+    from tests.support.audio import sample_wav, single_speaker_spans, wav_bytes
+
+    _, env = distributed
+    worker = start_worker(env, tmp_path, "speaker,stt")
+    try:
+        wait_for(lambda: workers_serving(api, "speaker"), timeout=60)
+        # the API waits for the worker's task over Redis and answers with the speaker itself
+        response = api.post(
+            "/v1/speakers",
+            files={"file": ("a.wav", wav_bytes(single_speaker_spans("speaker91")))},
+            data={"name": "Bob"},
+        )
+        assert response.status_code == 201, (response.text, worker.log())
+        speaker_id = response.json()["speaker_id"]
+        response = api.post("/v1/stt", files={"file": ("s.wav", sample_wav().read_bytes())}, data={"speakers": "all"})
+        status = wait_finished(api, f"/v1/stt/{response.json()['task_id']}", timeout=300)
+        assert status["status"] == "succeeded", (status, worker.log())
+        result = api.get(f"/v1/stt/{status['task_id']}/result").json()
+        assert [s["speaker_id"] for s in result["speakers"] if s["name"] == "Bob"] == [speaker_id]
+    finally:
+        worker.stop()
+
+
 def test_workers_consume_only_their_queues(api, distributed, tmp_path):
     _, env = distributed
     tts_only = start_worker(env, tmp_path, "tts")

@@ -23,7 +23,7 @@ from server.http.openai.errors import OPENAI_EXCEPTION_HANDLERS
 from server.http.openai.events import speech_events, transcript_events
 from server.http.openai.speech import SpeechRequest, plan_speech
 from server.http.openai.sse import SSE_HEADERS
-from server.http.openai.transcription import TranscriptionForm, parse_form
+from server.http.openai.transcription import MAX_REFERENCE_BYTES, REFERENCES, TranscriptionForm, parse_form
 from server.http.openapi_docs import AUDIO_FILE, multipart_operation
 from server.services.submissions import SubmissionService
 from server.services.task_output import finished_transcript, first_then_rest, follow_audio
@@ -42,10 +42,33 @@ _FORM_FIELDS = {
         type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.STRING, enum=["word", "segment"])
     ),
     "stream": Schema(type=OpenAPIType.BOOLEAN),
+    "known_speaker_names[]": Schema(
+        type=OpenAPIType.ARRAY,
+        items=_STRING,
+        max_items=4,
+        description="diarized_json: names of the speakers whose reference clips follow, in the same order",
+    ),
+    "known_speaker_references[]": Schema(
+        type=OpenAPIType.ARRAY,
+        items=_STRING,
+        max_items=4,
+        description="diarized_json: 2-10 s of each known speaker, as data URLs (data:audio/wav;base64,…)",
+    ),
 }
 TranscriptionUpload = multipart_operation(_FORM_FIELDS, required=["file", "model"])
 TranslationUpload = multipart_operation(
-    {k: v for k, v in _FORM_FIELDS.items() if k not in ("language", "timestamp_granularities[]", "stream")},
+    {
+        k: v
+        for k, v in _FORM_FIELDS.items()
+        if k
+        not in (
+            "language",
+            "timestamp_granularities[]",
+            "stream",
+            "known_speaker_names[]",
+            "known_speaker_references[]",
+        )
+    },
     required=["file", "model"],
 )
 
@@ -121,7 +144,7 @@ async def _transcribe(
     tasks: TaskService,
     translate: bool,
 ) -> Response | Stream:
-    upload = MultipartUpload(request)
+    upload = MultipartUpload(request, large_fields={REFERENCES: MAX_REFERENCE_BYTES})
     forms: list[TranscriptionForm] = []
     origin = {"api": "openai"}  # completed from the form, which is read once the file part has passed
 
@@ -130,7 +153,9 @@ async def _transcribe(
         origin.update(forms[0].origin)
         return forms[0].options
 
-    task = await submissions.submit_stt(caller, upload, options, origin=origin)
+    task = await submissions.submit_stt(
+        caller, upload, options, origin=origin, references=lambda: list(forms[0].references)
+    )
     form, task_name = forms[0], "translate" if translate else "transcribe"
     headers = {"X-Task-Id": task.id}
     timeout = settings.openai.transcription_timeout_s

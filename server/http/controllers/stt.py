@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from server.auth.caller import Caller
 from server.domain.stt_options import SttOptions
@@ -17,6 +17,7 @@ from server.http.identity import COUNTS, IdempotencyKey
 from server.http.multipart import MultipartUpload
 from server.http.openapi_docs import AUDIO_FILE, multipart_operation, schema_fields
 from server.http.schemas import TaskResponse
+from server.services.speakers import SpeakerService
 from server.services.submissions import SubmissionService
 from server.services.tasks import TaskService
 
@@ -63,6 +64,27 @@ class SttController(Controller):
     ) -> TaskResponse:
         # The listing: for STT, `result` is always null here; the transcript has its own route.
         return TaskResponse.of(await tasks.aget(task_id, caller.owner, TaskKind.STT), include_result=False)
+
+    @post(
+        "/{task_id:str}/speakers",
+        status_code=200,
+        summary='Name speakers of a finished transcript ({"SPEAKER_01": speaker_id}); optionally learn from them',
+        description="Relabels each cluster with the enrolled speaker's name (one speaker, one cluster). With "
+        "add_samples=true, each cluster's speech, kept by transcriptions submitted with `speakers` or "
+        "`keep_speaker_audio`, is also added to that speaker's samples (409 `speaker_audio_unavailable` "
+        "when it was not kept).",
+    )
+    async def label_speakers(
+        self,
+        task_id: FromPath[str],
+        data: JSONBody[dict[str, str]],
+        caller: NamedDependency[Caller],
+        speakers: NamedDependency[SpeakerService],
+        add_samples: Annotated[
+            bool, QueryParameter(description="Also add each named cluster's audio to its speaker's samples")
+        ] = False,
+    ) -> dict[str, Any]:
+        return await speakers.label(caller, task_id, data, add_samples)
 
     @get("/{task_id:str}/result", sync_to_thread=True, summary="The transcript of a finished task")
     def result(

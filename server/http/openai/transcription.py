@@ -14,7 +14,20 @@ from server.domain.transcripts import SttResult
 GRANULARITIES = ("word", "segment")
 # Accepted for compatibility and not used: our chunking is automatic, logprobs are not reported.
 IGNORED_FIELDS = ("chunking_strategy", "include[]", "include")
-KNOWN_FIELDS = ("model", "language", "prompt", "temperature", "response_format", "stream", "timestamp_granularities[]")
+KNOWN_FIELDS = (
+    "model",
+    "language",
+    "prompt",
+    "temperature",
+    "response_format",
+    "stream",
+    "timestamp_granularities[]",
+    "known_speaker_names[]",
+    "known_speaker_references[]",
+)
+NAMES, REFERENCES = "known_speaker_names[]", "known_speaker_references[]"
+MAX_REFERENCES = 4
+MAX_REFERENCE_BYTES = 2_000_000  # one data URL, as sent (base64): ~10 s of 16-bit 48 kHz WAV
 
 
 @dataclass(frozen=True)
@@ -24,6 +37,7 @@ class TranscriptionForm:
     granularities: tuple[str, ...]
     stream: bool
     options: SttOptions
+    references: tuple[bytes, ...] = ()  # decoded known_speaker_references[], one per known_speakers name
 
     @property
     def origin(self) -> dict[str, str]:
@@ -68,7 +82,41 @@ def parse_form(fields: dict[str, str | list[str]], translate: bool) -> Transcrip
     if translate:
         options.pop("language", None)  # the target is English; the source is detected
         options["task"] = "translate"
-    return TranscriptionForm(model, response_format, granularities, stream, SttOptions.parse(options))
+    names, references = _list(fields, NAMES), _list(fields, REFERENCES)
+    if names or references:
+        if response_format != "diarized_json":
+            raise BadRequest(
+                f"{NAMES} and {REFERENCES} need response_format=diarized_json", code="invalid_value", param=NAMES
+            )
+        if len(names) != len(references) or len(names) > MAX_REFERENCES:
+            raise BadRequest(
+                f"give one {REFERENCES} per {NAMES}, at most {MAX_REFERENCES}", code="invalid_value", param=REFERENCES
+            )
+        options["known_speakers"] = names
+    clips = tuple(data_url_bytes(r) for r in references)
+    return TranscriptionForm(model, response_format, granularities, stream, SttOptions.parse(options), clips)
+
+
+def _list(fields: dict[str, str | list[str]], name: str) -> list[str]:
+    value = fields.get(name) or []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def data_url_bytes(url: str) -> bytes:
+    """The bytes of a base64 `data:` URL (audio/wav, audio/mpeg, …), as OpenAI takes references."""
+    import base64
+    import binascii
+
+    header, sep, payload = url.partition(",")
+    if not sep or not header.startswith("data:") or not header.endswith(";base64"):
+        raise BadRequest(f"{REFERENCES} must be base64 data URLs (data:audio/wav;base64,…)", code="invalid_value",
+                         param=REFERENCES)  # fmt: skip
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BadRequest(
+            f"{REFERENCES}: the base64 payload is malformed", code="invalid_value", param=REFERENCES
+        ) from exc
 
 
 def _one(fields: dict[str, str | list[str]], name: str) -> str | None:
