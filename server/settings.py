@@ -72,6 +72,11 @@ class SttSettings(BaseModel):
     """Threads per transcription on CPU; 0 lets CTranslate2 choose."""
     beam_size: int = Field(default=5, ge=1, le=10)
     """Beam width for decoding."""
+    batch_size: int = Field(default=4, ge=0, le=64)
+    """Pieces decoded together by faster-whisper's batched pipeline (VAD-cut, up to 30 s each) for
+    audio of at least `batched_min_duration_s`; 0 or 1: always sequential decoding."""
+    batched_min_duration_s: float = Field(default=60.0, ge=0)
+    """Shortest audio decoded by the batched pipeline (shorter clips: sequential)."""
     max_duration_s: float = Field(default=4 * 3600.0, gt=0)
     """Longest accepted audio (checked from the container before enqueueing when possible)."""
 
@@ -88,6 +93,9 @@ class DiarizationSettings(BaseModel):
     """pyannote pipeline: a directory name under `<model store>/pyannote/`, or a path."""
     device: str = "cpu"
     """Device for the pyannote and neural diarizers: cpu, cuda, cuda:N or auto."""
+    concurrent: bool = True
+    """Diarize while transcribing, on its own thread (a job then takes about the longer of the two
+    rather than their sum, where cores allow); false: one after the other."""
 
 
 class TtsSettings(BaseModel):

@@ -55,8 +55,14 @@ class NeuralDiarizerConfig:
     # speakers of the short meetings (calibration DER 28% against 22%).
     min_cluster_size: int = 1
     min_duration_off: float = 0.0
-    embedding_batch_size: int = 32
-    segmentation_batch_size: int = 32
+    embedding_batch_size: int = 32  # (chunk, speaker) pairs handed to CAM++ per call (it re-batches by length)
+    # Windows per segmentation forward. SincNet's first layer holds 80 x 16,000 floats per 10 s window
+    # (5 MB, twice with its abs): 32 windows took +344 MB of peak RSS, 4 windows +75 MB, at the same
+    # CPU time (2.0-2.7 s for 2 minutes of audio, 1 thread). docs/benchmarks.md, issue 11.
+    segmentation_batch_size: int = 4
+    # CAM++ frames per forward (CamPlusEmbedding.max_batch_frames): 4,000 took +400 MB of peak RSS,
+    # 1,000 +80-150 MB, at the same CPU time (11-13 s for 2 minutes of audio).
+    embedding_batch_frames: int = 1000
     # torch threads for the run, on the diarizer's own worker thread (with OpenMP builds of torch the
     # setting stays with that thread). Measured on the 2 shared cores, sample.wav at step 0.2: one
     # thread 2.6 CPU s / 11 s wall; two threads 46 CPU s / 204 s wall: OpenMP's spinning workers
@@ -84,7 +90,7 @@ def _build_pipeline(config: NeuralDiarizerConfig):
     )
     return NeuralPipeline(
         load_segmentation(config.segmentation, device),
-        CamPlusEmbedding(load_campplus(config.embedding, device)),
+        CamPlusEmbedding(load_campplus(config.embedding, device), max_batch_frames=config.embedding_batch_frames),
         params,
     )
 
@@ -156,11 +162,13 @@ class NeuralDiarizer:
 
         request.check_counts()
         audio = np.ascontiguousarray(request.audio, dtype=np.float32).reshape(-1)
-        if not np.isfinite(audio).all():
+        # No whole-length temporaries: an hour of float32 is 230 MB, and np.abs(audio) or
+        # np.isfinite(audio) would add 230 / 58 MB to the job's peak. NaN and inf survive a sum.
+        if audio.size and not np.isfinite(np.add.reduce(audio, dtype=np.float64)):
             audio = np.nan_to_num(audio, nan=0.0, posinf=1.0, neginf=-1.0)
         duration = audio.size / SAMPLE_RATE
         tracker = _Progress(progress, duration)
-        if audio.size < MIN_SAMPLES or np.abs(audio).max() < SILENCE_PEAK:
+        if audio.size < MIN_SAMPLES or max(float(audio.max()), -float(audio.min())) < SILENCE_PEAK:
             tracker.report(1.0)
             return Diarization([], [])
         pipeline = self.pipeline()
