@@ -42,6 +42,10 @@ class FasterWhisperConfig:
     # 5-minute meeting, 2 cores (docs/benchmarks.md, issue 11).
     batch_size: int = 4
     batched_min_s: float = 60.0
+    # Windows for the batched pipeline: it runs its VAD and computes every piece's features before
+    # the first segment comes out, so with 300 s windows a worker under load reported no progress
+    # (and could not stop at a shutdown or cancel) for over 7 s; 120 s still fills batches of 4.
+    batched_window_s: float = 120.0
 
 
 class FasterWhisperEngine:
@@ -163,7 +167,8 @@ class WhisperStream:
                 def transcribe(piece, **kwargs):
                     return pipeline.transcribe(piece, batch_size=cfg.batch_size, **kwargs)
 
-            for offset, stop in long_audio_windows(audio, cfg.window_s, first_s=request.first_window_s):
+            window_s = min(cfg.window_s, cfg.batched_window_s) if batched else cfg.window_s
+            for offset, stop in long_audio_windows(audio, window_s, first_s=request.first_window_s):
                 # faster-whisper computes the log-mel features of everything it is given at once; windows
                 # keep that (and its STFT) to minutes of audio, so an hour costs no more than ten minutes.
                 segments_iter, info = transcribe(
