@@ -34,8 +34,9 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
     background = None
     if concurrent:
         # Diarization runs on its own thread while this one transcribes: the job then takes about the
-        # longer of the two. Progress weighs both about equally (their RTFs are alike on CPU).
-        shared = SharedSpan(progress, 5, 95, {"transcribe": 1.0, "diarize": 1.0})
+        # longer of the two. Progress weighs each by its cost: on CPU, one hour measured RTF 0.074 to
+        # transcribe (batched tiny.en) against 0.254 to diarize (docs/benchmarks.md, issue 11).
+        shared = SharedSpan(progress, 5, 95, {"transcribe": 1.0, "diarize": 3.0})
         transcribe_progress = shared.part("transcribe")
         background = _BackgroundDiarization(ctx, options, audio, shared.part("diarize"))
     else:
