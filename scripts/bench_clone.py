@@ -178,6 +178,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sentences", type=int, default=len(TEST_SENTENCES))
     ap.add_argument("--no-wer", action="store_true", help="skip the tiny.en round trip")
+    ap.add_argument(
+        "--encoder",
+        choices=("campplus", "resemblyzer"),
+        default="campplus",
+        help="speaker encoder for the cosines: CAM++ (the neural diarizer's, default) or Resemblyzer (before issue 11)",
+    )
     args = ap.parse_args()
 
     from engines.cloning.voice_match import (
@@ -191,6 +197,18 @@ def main() -> None:
     )
     from engines.tts.piper_engine import PiperSynthesizer
     from engines.tts.types import SynthesisRequest
+
+    if args.encoder == "campplus":
+        from engines.cloning.voice_match import campplus_speaker_embedding
+        from engines.diarization.campplus_embedding import CamPlusEmbedding, load_campplus
+        from model_store import neural_diarization
+
+        encoder = CamPlusEmbedding(load_campplus(neural_diarization.package_models().embedding))
+
+        def speaker_embedding(audio):  # noqa: F811 - the CAM++ variant replaces Resemblyzer's
+            return campplus_speaker_embedding(audio, encoder)
+
+    print(f"speaker encoder: {args.encoder}")
 
     texts = TEST_SENTENCES[: args.sentences]
     synth = PiperSynthesizer()

@@ -13,6 +13,9 @@ speaker count found without a hint, RTF per stage, peak RSS of the process.
 Usage (from the repository root):
   .venv/bin/python -m scripts.bench_stt_pipeline                  # sample.wav
   .venv/bin/python -m scripts.bench_stt_pipeline --long-minutes 60 # plus one hour of audio
+  .venv/bin/python -m scripts.bench_stt_pipeline --long-minutes 60 --pipeline-only  # skip the
+        diarizer-alone run (its DER), e.g. for the hour's memory and time only
+  --sequential: diarize after transcribing (diarization.concurrent=false) instead of alongside
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -56,7 +60,7 @@ def der(reference: list[tuple[float, float, str]], hypothesis: list[tuple[float,
     return float(DiarizationErrorRate(collar=0.25, skip_overlap=False)(ref, hyp))
 
 
-def run_case(audio_path: Path, repeats: int) -> dict:
+def run_case(audio_path: Path, repeats: int, concurrent: bool = True) -> dict:
     """Child process: one task through the real worker path."""
     from engines.types import DiarizationRequest
     from server.domain.tasks import Task, TaskKind
@@ -66,7 +70,9 @@ def run_case(audio_path: Path, repeats: int) -> dict:
 
     # Removed by the TemporaryDirectory finaliser when this function returns.
     data_dir = tempfile.TemporaryDirectory(prefix="voice-bench-")
-    ctx = WorkerContext.build(Settings(storage={"data_dir": Path(data_dir.name)}))
+    ctx = WorkerContext.build(
+        Settings(storage={"data_dir": Path(data_dir.name)}, diarization={"concurrent": concurrent})
+    )
     # Load the models first, so the figures are the steady state of a warm worker.
     warm = ctx.engines.stt()
     with warm.model():  # loads it; it stays resident for the idle TTL
@@ -88,8 +94,21 @@ def run_case(audio_path: Path, repeats: int) -> dict:
         original(task_id, value)
 
     ctx.store.set_progress = record  # type: ignore[method-assign]
+    samples: list[tuple[float, float]] = []  # (s since start, RSS MB), to see when the peak happens
+    running = threading.Event()
+    running.set()
+
+    def sample_rss() -> None:
+        while running.is_set():
+            samples.append((time.perf_counter() - started, _rss_mb()))
+            time.sleep(0.5)
+
+    sampler = threading.Thread(target=sample_rss, daemon=True)
+    sampler.start()
     execute_task(ctx, task.id)
     wall = time.perf_counter() - started
+    running.clear()
+    sampler.join()
     done = ctx.store.get(task.id)
     if done.error:
         raise SystemExit(f"task failed: {done.error}")
@@ -108,11 +127,26 @@ def run_case(audio_path: Path, repeats: int) -> dict:
         "diarization_share": timings.get("diarize", 0.0) / wall,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_models_loaded_mb": rss_loaded,
+        "speakers_found": len(document["speakers"]),  # the diarizer-alone run, when made, overrides it
         "progress_steps": len(progress),
         "largest_progress_gap_s": max(
             (b[0] - a[0] for a, b in zip([(0.0, 0), *progress], progress, strict=False)), default=0.0
         ),
+        # the gap's end: (s since start, percent reached after it)
+        "largest_progress_gap_end": max(
+            zip([(0.0, 0), *progress], progress, strict=False), key=lambda ab: ab[1][0] - ab[0][0], default=(0, 0)
+        )[1],
+        "rss_sampled_peak": max(samples, key=lambda x: x[1], default=(0.0, 0.0)),
+        "wall_s": wall,
     }
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def run_diarizer_alone(audio_path: Path, repeats: int) -> dict:
@@ -159,11 +193,16 @@ def child(mode: str, path: Path, repeats: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--long-minutes", type=float, default=None, help="also run on N minutes of tiled audio")
+    parser.add_argument("--pipeline-only", action="store_true", help="skip the diarizer-alone run (DER)")
+    parser.add_argument("--sequential", action="store_true", help="diarize after transcribing, not alongside")
     parser.add_argument("--child", nargs=3, metavar=("MODE", "AUDIO", "REPEATS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        run = run_case if args.child[0] == "pipeline" else run_diarizer_alone
-        print(json.dumps(run(Path(args.child[1]), int(args.child[2]))))
+        mode, audio, repeats = args.child[0], Path(args.child[1]), int(args.child[2])
+        if mode == "diarizer":
+            print(json.dumps(run_diarizer_alone(audio, repeats)))
+        else:
+            print(json.dumps(run_case(audio, repeats, concurrent=mode != "pipeline-sequential")))
         return
 
     rows = []
@@ -171,8 +210,12 @@ def main() -> None:
         for minutes in [None, args.long_minutes] if args.long_minutes else [None]:
             path, repeats = build_input(minutes, Path(tmp))
             result = {}
-            for mode in ("pipeline", "diarizer"):  # separate processes: each peak RSS is its own
-                result.update(child(mode, path, repeats))
+            modes = ["pipeline-sequential" if args.sequential else "pipeline"]
+            if not args.pipeline_only:
+                modes.append("diarizer")
+            for mode in modes:  # separate processes: each peak RSS is its own
+                result.update(child(mode, path, repeats))  # the diarizer run's speaker count wins
+            print(f"{path.name}: {json.dumps(result)}", file=sys.stderr, flush=True)
             rows.append((path.name, result))
 
     print(
@@ -182,12 +225,17 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in rows:
         print(
-            f"| {name} | {r['duration_s']:.0f} | {r['wer']:.1%} | {r['der_diarizer']:.1%} | {r['der_words']:.1%} |"
-            f" {r['speakers_found']} | {r['rtf_total']:.3f} | {r['rtf'].get('transcribe', 0):.3f} |"
+            f"| {name} | {r['duration_s']:.0f} | {r['wer']:.1%} | {_pct(r.get('der_diarizer'))} |"
+            f" {r['der_words']:.1%} | {r.get('speakers_found', '-')} | {r['rtf_total']:.3f} |"
+            f" {r['rtf'].get('transcribe', 0):.3f} |"
             f" {r['rtf'].get('diarize', 0):.3f} | {r['diarization_share']:.0%} |"
             f" {r['peak_rss_mb']:.0f} ({r['rss_models_loaded_mb']:.0f}) |"
             f" {r['progress_steps']} / {r['largest_progress_gap_s']:.1f} |"
         )
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
 
 
 if __name__ == "__main__":

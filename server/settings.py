@@ -72,6 +72,13 @@ class SttSettings(BaseModel):
     """Threads per transcription on CPU; 0 lets CTranslate2 choose."""
     beam_size: int = Field(default=5, ge=1, le=10)
     """Beam width for decoding."""
+    batch_size: int = Field(default=0, ge=0, le=64)
+    """Pieces decoded together by faster-whisper's batched pipeline (VAD-cut, up to 30 s each) for
+    audio of at least `batched_min_duration_s`; 0 or 1: always sequential decoding (the default: on
+    2 CPU cores batch 4 measured no faster, 9.6 against 8.5 CPU s on a 5-minute meeting, and gave other
+    words on far-field speech, docs/benchmarks.md; try 4-16 on a GPU)."""
+    batched_min_duration_s: float = Field(default=60.0, ge=0)
+    """Shortest audio decoded by the batched pipeline (shorter clips: sequential)."""
     max_duration_s: float = Field(default=4 * 3600.0, gt=0)
     """Longest accepted audio (checked from the container before enqueueing when possible)."""
 
@@ -88,6 +95,9 @@ class DiarizationSettings(BaseModel):
     """pyannote pipeline: a directory name under `<model store>/pyannote/`, or a path."""
     device: str = "cpu"
     """Device for the pyannote and neural diarizers: cpu, cuda, cuda:N or auto."""
+    concurrent: bool = True
+    """Diarize while transcribing, on its own thread (a job then takes about the longer of the two
+    rather than their sum, where cores allow); false: one after the other."""
 
 
 class TtsSettings(BaseModel):

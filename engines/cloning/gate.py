@@ -20,8 +20,11 @@ fundamental first, so the user hears about the real problem):
   audio_too_short    under min_speech_s of VAD speech;
   multiple_speakers  the diarizer finds >= 2 speakers that each hold >= 20 % of the speech and
                      >= 3 s of it; a stray short label (a cough, one mis-clustered window) is not
-                     a second speaker. Run on the trimmed clip. sample.wav: 13.6 s + 9.0 s ->
-                     refused; 14 s of joe + 1.5 s of a real woman -> one speaker, accepted.
+                     a second speaker. Run on the trimmed clip, by the worker's diarizer: the
+                     neural one (CAM++ embeddings) by default since issue 11. sample.wav ->
+                     refused (built-in: 13.6 s + 9.0 s); 14 s of joe + 1.5 s of a real woman ->
+                     one speaker, accepted; both hold for the neural and the built-in diarizer
+                     (tests/engines/test_cloning.py runs them with each).
 
 Trimming rule (what the stored reference is): from 0.15 s before the first VAD speech region to
 0.15 s after the last; inside, every gap between speech regions longer than 1.0 s is cut down to

@@ -250,5 +250,19 @@ def speaker_embedding(audio16k: np.ndarray, window_s: float = 1.6, hop_s: float 
     return (emb / max(float(np.linalg.norm(emb)), 1e-8)).astype(np.float32)
 
 
+def campplus_speaker_embedding(audio16k: np.ndarray, model) -> np.ndarray:
+    """CAM++ embedding (192-d, L2-normalised) of the Silero VAD speech in a 16 kHz clip, the
+    encoder the neural diarizer uses. `model`: a CamPlusEmbedding (engines/diarization)."""
+    import torch
+
+    from engines.cloning.gate import speech_regions
+
+    x = np.ascontiguousarray(audio16k, dtype=np.float32).reshape(-1)
+    _, regions = speech_regions(x)
+    speech = np.concatenate([x[a:b] for a, b in regions]) if regions else x
+    emb = model(torch.from_numpy(speech)[None, None])[0]
+    return (emb / max(float(np.linalg.norm(emb)), 1e-8)).astype(np.float32)
+
+
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a, b) / max(float(np.linalg.norm(a) * np.linalg.norm(b)), 1e-12))

@@ -1,11 +1,11 @@
-"""Neural diarizer on pyannote.audio 4's own pipeline: segmentation-3.0 + CAM++ + agglomerative clustering.
+"""Neural diarizer: pyannote segmentation-3.0 + CAM++ + agglomerative clustering, pyannote's algorithm.
 
-`SpeakerDiarization` does the work (sliding-window powerset segmentation with overlap, per-chunk
-local speakers embedded, AHC on the embeddings, reconstruction with the instantaneous speaker
-count). Its constructor, though, insists on loading an embedding model and a PLDA by name
-(`PretrainedSpeakerEmbedding`, `get_plda`), so `_CamPlusPipeline` sets the same attributes itself
-from objects built here, from local files only, and inherits everything else unchanged: no hub, no
-monkey-patching, and `apply`, `get_embeddings`, `reconstruct` stay pyannote's.
+The work is pyannote.audio 4's `SpeakerDiarization` (sliding-window powerset segmentation with
+overlap, per-chunk local speakers embedded, AHC on the embeddings, reconstruction with the
+instantaneous speaker count), run from neural_pipeline.py / ahc.py / segmentation_model.py: the
+same steps and arithmetic, and the same turns (tested against pyannote's pipeline), without
+importing pyannote.audio, whose `lightning` import alone held ~390 MB of the worker's memory
+(docs/benchmarks.md, issue 11). Models come from local files only.
 
 Both diarizations pyannote computes are returned: the turns (overlapping where two people talk at
 once) and the exclusive one (one speaker per instant), which transcripts use for words/segments.
@@ -16,7 +16,6 @@ set; see scripts/bench_diarization.py and docs/benchmarks.md.
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +55,14 @@ class NeuralDiarizerConfig:
     # speakers of the short meetings (calibration DER 28% against 22%).
     min_cluster_size: int = 1
     min_duration_off: float = 0.0
-    embedding_batch_size: int = 32
-    segmentation_batch_size: int = 32
+    embedding_batch_size: int = 32  # (chunk, speaker) pairs handed to CAM++ per call (it re-batches by length)
+    # Windows per segmentation forward. SincNet's first layer holds 80 x 16,000 floats per 10 s window
+    # (5 MB, twice with its abs): 32 windows took +344 MB of peak RSS, 4 windows +75 MB, at the same
+    # CPU time (2.0-2.7 s for 2 minutes of audio, 1 thread). docs/benchmarks.md, issue 11.
+    segmentation_batch_size: int = 4
+    # CAM++ frames per forward (CamPlusEmbedding.max_batch_frames): 4,000 took +400 MB of peak RSS,
+    # 1,000 +80-150 MB, at the same CPU time (11-13 s for 2 minutes of audio).
+    embedding_batch_frames: int = 1000
     # torch threads for the run, on the diarizer's own worker thread (with OpenMP builds of torch the
     # setting stays with that thread). Measured on the 2 shared cores, sample.wav at step 0.2: one
     # thread 2.6 CPU s / 11 s wall; two threads 46 CPU s / 204 s wall: OpenMP's spinning workers
@@ -66,74 +71,35 @@ class NeuralDiarizerConfig:
 
 
 def _build_pipeline(config: NeuralDiarizerConfig):
-    os.environ["PYANNOTE_METRICS_ENABLED"] = "false"  # pyannote 4 sends telemetry unless told not to
     import torch
-    from pyannote.audio import Audio, Inference, Model
-    from pyannote.audio import Pipeline as AudioPipeline
-    from pyannote.audio.pipelines.clustering import AgglomerativeClustering
-    from pyannote.audio.pipelines.speaker_diarization import SpeakerDiarization
-    from pyannote.pipeline.parameter import ParamDict, Uniform
 
+    from engines.diarization.ahc import AhcParams
     from engines.diarization.campplus_embedding import CamPlusEmbedding, load_campplus
-
-    class _CamPlusPipeline(SpeakerDiarization):
-        """SpeakerDiarization with a CAM++ embedding and agglomerative clustering built from objects."""
-
-        def __init__(self, segmentation: Model, embedding: CamPlusEmbedding, cfg: NeuralDiarizerConfig) -> None:
-            # Skip SpeakerDiarization.__init__ (it would resolve the embedding and PLDA by hub name);
-            # set what its methods read, as it would.
-            AudioPipeline.__init__(self)
-            self.legacy = False
-            self.segmentation_model = segmentation
-            self.segmentation_step = cfg.segmentation_step
-            self.embedding = "campplus"
-            self.embedding_batch_size = cfg.embedding_batch_size
-            self.embedding_exclude_overlap = False
-            self.plda = None
-            self._plda = None
-            self.klustering = "AgglomerativeClustering"
-            self.der_variant = {"collar": 0.0, "skip_overlap": False}
-            duration = segmentation.specifications.duration
-            self._segmentation = Inference(
-                segmentation,
-                duration=duration,
-                step=cfg.segmentation_step * duration,
-                skip_aggregation=True,
-                batch_size=cfg.segmentation_batch_size,
-            )
-            if segmentation.specifications.powerset:
-                self.segmentation = ParamDict(min_duration_off=Uniform(0.0, 1.0))
-            else:
-                self.segmentation = ParamDict(threshold=Uniform(0.1, 0.9), min_duration_off=Uniform(0.0, 1.0))
-            self._embedding = embedding
-            self._audio = Audio(sample_rate=embedding.sample_rate, mono="downmix")
-            self.clustering = AgglomerativeClustering(metric=embedding.metric)
-            self._expects_num_speakers = False
+    from engines.diarization.neural_pipeline import NeuralPipeline, PipelineParams
+    from engines.diarization.segmentation_model import load_segmentation
 
     device = torch.device(
         ("cuda" if torch.cuda.is_available() else "cpu") if config.device == "auto" else config.device
     )
-    segmentation = Model.from_pretrained(str(config.segmentation))
-    if segmentation is None:
-        raise RuntimeError(f"pyannote could not load {config.segmentation}")
-    embedding = CamPlusEmbedding(load_campplus(config.embedding, device))
-    pipeline = _CamPlusPipeline(segmentation.eval(), embedding, config)
-    params: dict[str, Any] = {
-        "segmentation": {"min_duration_off": config.min_duration_off},
-        "clustering": {
-            "method": "centroid",
-            "threshold": config.threshold,
-            "min_cluster_size": config.min_cluster_size,
-        },
-    }
-    pipeline.instantiate(params)
-    return pipeline.to(device)
+    params = PipelineParams(
+        step=config.segmentation_step,
+        segmentation_batch_size=config.segmentation_batch_size,
+        embedding_batch_size=config.embedding_batch_size,
+        min_duration_off=config.min_duration_off,
+        clustering=AhcParams(threshold=config.threshold, method="centroid", min_cluster_size=config.min_cluster_size),
+    )
+    return NeuralPipeline(
+        load_segmentation(config.segmentation, device),
+        CamPlusEmbedding(load_campplus(config.embedding, device), max_batch_frames=config.embedding_batch_frames),
+        params,
+    )
 
 
-def turns_from(annotation: Any, duration: float) -> list[tuple[float, float, Any]]:
+def turns_from(tracks_in: list[tuple[float, float, Any]], duration: float) -> list[tuple[float, float, Any]]:
+    # windows are zero-padded past the end of the audio, so turns may spill over it
     tracks = []
-    for segment, _, label in annotation.itertracks(yield_label=True):
-        start, end = round(max(segment.start, 0.0), 3), round(min(segment.end, duration), 3)
+    for start, end, label in tracks_in:
+        start, end = round(max(start, 0.0), 3), round(min(end, duration), 3)
         if end > start:
             tracks.append((start, end, label))
     tracks.sort(key=lambda t: (t[0], t[1]))
@@ -161,7 +127,7 @@ class NeuralDiarizer:
         self._config = config
         self._pipeline: Any = None
         self._load_lock = threading.Lock()
-        self._run_lock = threading.Lock()  # pyannote pipelines are not documented as re-entrant
+        self._run_lock = threading.Lock()  # one run at a time: two CPU-bound runs only slow each other
         self._executor = None
 
     def pipeline(self) -> Any:
@@ -184,7 +150,7 @@ class NeuralDiarizer:
         try:
             return _build_pipeline(self._config)
         except ImportError as exc:
-            raise EngineUnavailable(f"neural diarizer needs pyannote.audio and torchaudio: {exc}") from exc
+            raise EngineUnavailable(f"neural diarizer needs torch, torchaudio and asteroid-filterbanks: {exc}") from exc
         except Exception as exc:  # truncated/corrupt checkpoints surface as many exception types
             raise EngineUnavailable(f"neural diarizer: cannot load its models: {exc}") from exc
 
@@ -196,11 +162,13 @@ class NeuralDiarizer:
 
         request.check_counts()
         audio = np.ascontiguousarray(request.audio, dtype=np.float32).reshape(-1)
-        if not np.isfinite(audio).all():
+        # No whole-length temporaries: an hour of float32 is 230 MB, and np.abs(audio) or
+        # np.isfinite(audio) would add 230 / 58 MB to the job's peak. NaN and inf survive a sum.
+        if audio.size and not np.isfinite(np.add.reduce(audio, dtype=np.float64)):
             audio = np.nan_to_num(audio, nan=0.0, posinf=1.0, neginf=-1.0)
         duration = audio.size / SAMPLE_RATE
         tracker = _Progress(progress, duration)
-        if audio.size < MIN_SAMPLES or np.abs(audio).max() < SILENCE_PEAK:
+        if audio.size < MIN_SAMPLES or max(float(audio.max()), -float(audio.min())) < SILENCE_PEAK:
             tracker.report(1.0)
             return Diarization([], [])
         pipeline = self.pipeline()
@@ -208,7 +176,7 @@ class NeuralDiarizer:
 
         def run():
             return pipeline(
-                {"waveform": torch.from_numpy(audio)[None], "sample_rate": SAMPLE_RATE},
+                audio,
                 num_speakers=request.num_speakers,
                 min_speakers=request.min_speakers,
                 max_speakers=request.max_speakers,
@@ -217,13 +185,13 @@ class NeuralDiarizer:
 
         with self._run_lock:
             output = run() if self._executor is None else self._executor.submit(run).result()
-        turns = turns_from(output.speaker_diarization, duration)
-        exclusive = turns_from(output.exclusive_speaker_diarization, duration)
+        turns = turns_from(output.turns, duration)
+        exclusive = turns_from(output.exclusive, duration)
         wanted = request.num_speakers or request.min_speakers
         if wanted and len({k for *_, k in turns}) < wanted:
             from engines.diarization.count import split_to_count
 
-            embedding = pipeline._embedding
+            embedding = pipeline.embedding
 
             def embed(start: float, end: float) -> np.ndarray:
                 piece = torch.from_numpy(audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)].copy())

@@ -37,6 +37,15 @@ class FasterWhisperConfig:
     beam_size: int = 5
     multilingual: bool = True  # False for English-only checkpoints (*.en); known without loading
     window_s: float = 300.0  # long audio is transcribed in windows of about this length (bounds memory)
+    # faster-whisper's BatchedInferencePipeline (VAD-cut pieces of <= 30 s decoded `batch_size` at
+    # a time) for inputs of at least `batched_min_s`; 0 or 1: always sequential. Measured on a
+    # 5-minute meeting, 2 cores (docs/benchmarks.md, issue 11).
+    batch_size: int = 4
+    batched_min_s: float = 60.0
+    # Windows for the batched pipeline: it runs its VAD and computes every piece's features before
+    # the first segment comes out, so with 300 s windows a worker under load reported no progress
+    # (and could not stop at a shutdown or cancel) for over 7 s; 120 s still fills batches of 4.
+    batched_window_s: float = 120.0
 
 
 class FasterWhisperEngine:
@@ -127,6 +136,12 @@ class WhisperStream:
             segments=segments,
         )
 
+    @property
+    def batched(self) -> bool:
+        """Whether this input is decoded by faster-whisper's batched pipeline (it needs the VAD)."""
+        cfg, request = self._engine._config, self._request
+        return cfg.batch_size > 1 and request.vad_filter and self.duration >= cfg.batched_min_s
+
     def _decode(self) -> Iterator[Segment]:
         cfg, request, progress = self._engine._config, self._request, self._progress
         audio, duration = request.audio, request.audio.size / SAMPLE_RATE
@@ -134,17 +149,35 @@ class WhisperStream:
         options = {"initial_prompt": request.initial_prompt, "task": request.task}
         if request.temperature is not None:
             options["temperature"] = request.temperature
+        batched = self.batched
+        # The text must not depend on whether words (or speakers) were asked for. Sequentially,
+        # faster-whisper's word alignment moves the next 30 s window to the last word's end, so
+        # words are always aligned there (and dropped from the document when not asked for); the
+        # batched pipeline decodes each VAD piece once, so its text never depends on them.
+        words = request.word_timestamps if batched else True
         # Held until the last segment: the segment iterator is lazy, decoding runs as it is consumed,
         # and a model released earlier could be evicted (or loaded twice) while still decoding.
         with self._engine.model() as model:
-            for offset, stop in long_audio_windows(audio, cfg.window_s, first_s=request.first_window_s):
+            transcribe = model.transcribe
+            if batched:
+                from faster_whisper import BatchedInferencePipeline
+
+                pipeline = BatchedInferencePipeline(model)
+
+                def transcribe(piece, **kwargs):
+                    # with timestamp tokens: segments of a sentence or so, as sequential decoding gives,
+                    # instead of one per VAD piece of up to 30 s (7 segments for 293 s of meeting)
+                    return pipeline.transcribe(piece, batch_size=cfg.batch_size, without_timestamps=False, **kwargs)
+
+            window_s = min(cfg.window_s, cfg.batched_window_s) if batched else cfg.window_s
+            for offset, stop in long_audio_windows(audio, window_s, first_s=request.first_window_s):
                 # faster-whisper computes the log-mel features of everything it is given at once; windows
                 # keep that (and its STFT) to minutes of audio, so an hour costs no more than ten minutes.
-                segments_iter, info = model.transcribe(
+                segments_iter, info = transcribe(
                     audio[offset:stop],
                     language=language,
                     beam_size=cfg.beam_size,
-                    word_timestamps=request.word_timestamps,
+                    word_timestamps=words,
                     vad_filter=request.vad_filter,
                     condition_on_previous_text=False,  # avoids the repetition loops seen on telephone audio
                     **options,
@@ -214,7 +247,9 @@ def _speech_onset(audio: np.ndarray, frame: int) -> int:
     n = audio.size // frame
     if n < 2:
         return 0
-    rms = np.sqrt(np.square(audio[: n * frame]).reshape(n, frame).mean(axis=1))
+    frames = audio[: n * frame].reshape(n, frame)
+    # einsum squares frame by frame: np.square would copy the whole recording (230 MB per hour)
+    rms = np.sqrt(np.einsum("ij,ij->i", frames, frames) / frame)
     floor, loud = np.percentile(rms, 10), np.percentile(rms, 90)
     above = np.nonzero(rms > max(4 * floor, 0.1 * loud))[0]
     return int(above[0]) * frame if len(above) else 0

@@ -144,6 +144,8 @@ def build_faster_whisper(settings: Settings, cache: ModelCache) -> SpeechToText:
             compute_type=cfg.compute_type,
             cpu_threads=cfg.cpu_threads,
             beam_size=cfg.beam_size,
+            batch_size=cfg.batch_size,
+            batched_min_s=cfg.batched_min_duration_s,
         ),
         cache,
     )
@@ -250,6 +252,10 @@ def _pyannote_ready(settings: Settings) -> bool:
     return is_pipeline_dir(pipeline_path(settings.diarization.pipeline, settings.storage.models))
 
 
+def _has(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
 def _stt_languages(settings: Settings) -> list[str] | None:
     """["en"] for an English-only model; None when any Whisper language is accepted."""
     try:
@@ -273,8 +279,8 @@ def describe(settings: Settings) -> dict[str, dict[str, Any]]:
         from model_store import neural_diarization
 
         problems = neural_diarization.problems(settings.storage.models)
-        if importlib.util.find_spec("pyannote.audio") is None:
-            problems.append("pyannote.audio is not installed")
+        # pyannote's algorithm runs from engines/diarization without importing pyannote.audio
+        problems += [f"{m} is not installed" for m in ("torchaudio", "asteroid_filterbanks", "scipy") if not _has(m)]
         diarization_ok, reason = not problems, "; ".join(problems) or None
         detail = "pyannote segmentation-3.0 + CAM++ (agglomerative clustering)"
     else:

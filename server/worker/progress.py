@@ -9,6 +9,7 @@ CANCEL_CHECK_S) with TaskCanceled: in-process threads cannot be killed from outs
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -92,5 +93,30 @@ class ProgressReporter:
         def callback(completed: float, total: float) -> None:
             fraction = 0.0 if total <= 0 else min(max(completed / total, 0.0), 1.0)
             self.set(low + (high - low) * fraction)
+
+        return callback
+
+
+class SharedSpan:
+    """Progress of parts that run at the same time (transcription and diarization), as one span
+    [low, high]: each part's fraction weighted by its share of the expected work. Callbacks may be
+    called from any thread; a stop condition (time limit, cancel, shutdown) raises in whichever
+    part reports next."""
+
+    def __init__(self, reporter: ProgressReporter, low: float, high: float, weights: dict[str, float]) -> None:
+        self._reporter = reporter
+        self._low, self._high = low, high
+        total = sum(weights.values()) or 1.0
+        self._weights = {name: w / total for name, w in weights.items()}
+        self._done = dict.fromkeys(weights, 0.0)
+        self._lock = threading.Lock()
+
+    def part(self, name: str):
+        def callback(completed: float, total: float) -> None:
+            fraction = 0.0 if total <= 0 else min(max(completed / total, 0.0), 1.0)
+            with self._lock:
+                self._done[name] = max(self._done[name], fraction)
+                overall = sum(self._weights[k] * f for k, f in self._done.items())
+                self._reporter.set(self._low + (self._high - self._low) * overall)
 
         return callback

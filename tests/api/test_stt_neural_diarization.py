@@ -106,3 +106,12 @@ def test_corrupt_weights_show_in_health_and_refuse_diarization(make_settings):
         assert diarization["available"] is False and "pytorch_model.bin" in diarization["reason"]
         clip = wav_bytes(read_wav(sample_wav())[0][: 3 * 16_000])
         assert_error(client.post("/v1/stt", files={"file": ("a.wav", clip)}), 422, "diarization_unavailable")
+
+
+def test_concurrent_diarization_gives_the_sequential_result(app_client, sample_result, tmp_path):
+    """Diarizing alongside transcription (the default) changes when the work runs, not its result."""
+    settings = settings_in(tmp_path / "data", diarization={"concurrent": False})
+    with TestClient(create_app(settings)) as client:
+        sequential = transcribe(client, sample_wav().read_bytes(), word_timestamps="true")
+    assert sequential["turns"] == sample_result["turns"]
+    assert sequential["segments"] == sample_result["segments"]

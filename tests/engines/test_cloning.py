@@ -59,11 +59,21 @@ def joe(synth) -> np.ndarray:
     return synthesize_16k(synth, BASE_VOICE, REFERENCE_TEXT)
 
 
-@pytest.fixture(scope="module")
-def diarizer():
-    from engines.diarization.builtin import BuiltinDiarizer, BuiltinDiarizerConfig
+@pytest.fixture(scope="module", params=["neural", "builtin"])
+def diarizer(request):
+    """The gate's speaker check with the default (neural: CAM++) diarizer and the built-in one."""
+    if request.param == "builtin":
+        from engines.diarization.builtin import BuiltinDiarizer, BuiltinDiarizerConfig
 
-    return BuiltinDiarizer(BuiltinDiarizerConfig())
+        return BuiltinDiarizer(BuiltinDiarizerConfig())
+    from engines.diarization.neural import NeuralDiarizer, NeuralDiarizerConfig
+    from model_store import neural_diarization
+
+    try:
+        models = neural_diarization.package_models()
+    except neural_diarization.NeuralModelsUnavailable as exc:
+        pytest.skip(f"neural diarizer weights unavailable: {exc}")
+    return NeuralDiarizer(NeuralDiarizerConfig(segmentation=models.segmentation, embedding=models.embedding))
 
 
 @pytest.fixture(scope="module")

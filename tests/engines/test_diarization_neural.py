@@ -1,4 +1,7 @@
-"""The neural diarizer (pyannote.audio pipeline + segmentation-3.0 + CAM++) with its real weights.
+"""The neural diarizer (pyannote's algorithm + segmentation-3.0 + CAM++) with its real weights.
+
+Its lean copy of pyannote's pipeline is checked against pyannote.audio's own (imported here, in the
+tests, never by the engine: it costs the worker ~390 MB).
 
 The models load once per module; clips are short. Dev recordings are read from the shared dev set
 (skipped when it is absent); pyannote's sample.wav ships with pyannote.audio.
@@ -116,7 +119,7 @@ def test_silence_and_tiny_inputs_give_no_turns(diarizer):
 
 @pytest.fixture(scope="module")
 def embedding(diarizer):
-    return diarizer.pipeline()._embedding
+    return diarizer.pipeline().embedding
 
 
 def test_adapter_declares_what_pyannote_reads(embedding):
@@ -187,7 +190,7 @@ def test_same_speaker_is_closer_than_the_other_speaker(embedding, sample):
     assert cos(vectors["a1"], vectors["a2"]) > cos(vectors["a1"], vectors["b1"]) + 0.1
 
 
-def test_pyannote_get_embeddings_accepts_the_adapter(diarizer, sample):
+def test_pyannote_get_embeddings_accepts_the_adapter(reference, sample):
     """pyannote's own get_embeddings drives the adapter: one row per (chunk, local speaker), NaN for
     a speaker that never speaks in a chunk."""
     import torch
@@ -198,7 +201,88 @@ def test_pyannote_get_embeddings_accepts_the_adapter(diarizer, sample):
     binary[0, :300, 0] = binary[0, 300:, 1] = binary[1, :, 0] = 1.0
     segmentations = SlidingWindowFeature(binary, SlidingWindow(start=0.0, duration=10.0, step=5.0))
     file = {"waveform": torch.from_numpy(audio)[None], "sample_rate": SR, "uri": "sample"}
-    embeddings = diarizer.pipeline().get_embeddings(file, segmentations)
+    embeddings = reference.get_embeddings(file, segmentations)
     assert embeddings.shape == (2, 3, 192)
     assert np.isfinite(embeddings[0, :2]).all() and np.isfinite(embeddings[1, 0]).all()
     assert np.isnan(embeddings[0, 2]).all() and np.isnan(embeddings[1, 1:]).all()
+
+
+# --- the lean pipeline against pyannote.audio's own -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def reference(diarizer):
+    from tests.support.pyannote_reference import reference_pipeline
+
+    pytest.importorskip("pyannote.audio")
+    return reference_pipeline(diarizer._config.segmentation, diarizer.pipeline().embedding, diarizer._config)
+
+
+def test_segmentation_model_equals_pyannotes_pyannet(diarizer, sample):
+    import torch
+    from pyannote.audio import Model
+    from pyannote.audio.utils.powerset import Powerset
+
+    audio, _ = sample
+    chunks = torch.stack([torch.from_numpy(audio[i * SR : (i + 10) * SR].copy()) for i in (0, 7, 20)])[:, None]
+    ours = diarizer.pipeline().segmentation
+    theirs = Model.from_pretrained(str(diarizer._config.segmentation)).eval()
+    with torch.inference_mode():
+        expected = Powerset(3, 2)(theirs(chunks))
+        assert torch.equal(ours(chunks), expected)
+    frames = theirs.receptive_field
+    assert (ours.frames.start, ours.frames.duration, ours.frames.step) == (frames.start, frames.duration, frames.step)
+
+
+def _as_tuples(annotation):
+    return sorted(
+        (s.start, s.end, int(label.rsplit("_", 1)[1])) for s, _, label in annotation.itertracks(yield_label=True)
+    )
+
+
+def _same(ours, theirs):
+    assert len(ours) == len(theirs)
+    for a, b in zip(sorted(ours), theirs, strict=True):
+        assert a[2] == b[2] and a[0] == pytest.approx(b[0], abs=1e-6) and a[1] == pytest.approx(b[1], abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("clip", "hint"), [("sample", {}), ("sample", {"num_speakers": 3}), ("ami_en2002a_184s", {"max_speakers": 2})]
+)
+def test_pipeline_turns_equal_pyannotes_pipeline(diarizer, reference, sample, clip, hint):
+    import torch
+
+    if clip == "sample":
+        audio = sample[0]
+    else:
+        root = dev_data_dir()
+        if root is None or not (root / "diarization" / f"{clip}.wav").is_file():
+            pytest.skip("shared dev recordings not found (set VOICE_API_DEV_DATA)")
+        audio, _ = read_wav(root / "diarization" / f"{clip}.wav")
+    ours = diarizer.pipeline()(audio, **hint)
+    theirs = reference({"waveform": torch.from_numpy(audio)[None], "sample_rate": SR}, **hint)
+    _same(ours.turns, _as_tuples(theirs.speaker_diarization))
+    _same(ours.exclusive, _as_tuples(theirs.exclusive_speaker_diarization))
+    assert len({k for *_, k in ours.turns}) >= 2
+
+
+def test_the_engine_never_imports_pyannote_audio_or_lightning():
+    """The reason for the copy: a worker that diarizes must not pay for lightning's imports."""
+    import subprocess
+    import sys
+
+    _models()
+    code = (
+        "import sys, numpy as np\n"
+        "from engines.diarization.neural import NeuralDiarizer, NeuralDiarizerConfig\n"
+        "from engines.types import DiarizationRequest\n"
+        "from model_store import neural_diarization\n"
+        "m = neural_diarization.package_models()\n"
+        "d = NeuralDiarizer(NeuralDiarizerConfig(segmentation=m.segmentation, embedding=m.embedding))\n"
+        "noise = (0.05 * np.random.default_rng(0).standard_normal(16000 * 12)).astype(np.float32)\n"
+        "d.diarize_full(DiarizationRequest(audio=noise))\n"
+        "heavy = ('lightning', 'pyannote.audio', 'torchmetrics', 'asteroid_filterbanks')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr[-2000:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
@@ -25,7 +26,7 @@ from server.domain.transcripts import (
 )
 from server.services.task_stream import SEGMENT
 from server.worker.context import WorkerContext
-from server.worker.progress import ProgressReporter
+from server.worker.progress import ProgressReporter, SharedSpan
 from server.worker.speaker_id import cluster_speech, identify, wav
 
 log = logging.getLogger(__name__)
@@ -43,46 +44,53 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
     timings["decode"] = time.perf_counter() - started
     progress.set(5)
 
-    # Transcription takes most of the time when diarizing too; progress is split accordingly.
-    transcribe_end = 70 if options.diarize else 95
-    started = time.perf_counter()
-    stream = ctx.engines.stt().stream(
-        TranscriptionRequest(
-            audio=audio,
-            language=options.language,
-            # Word times let a segment that spans a speaker change be split there.
-            word_timestamps=options.word_timestamps or options.diarize,
-            initial_prompt=options.prompt,
-            temperature=options.temperature,
-            task=options.task,
-            first_window_s=STREAMING_FIRST_WINDOW_S if options.streaming else None,
-        ),
-        progress=progress.span(5, transcribe_end),
-    )
-    for segment in stream:  # followers read each segment as it is decoded (speakers come at the end)
-        ctx.streams.publish(task.id, SEGMENT, segment.text.encode(), segment_json(segment_from_engine(segment)))
-    transcript = stream.transcript()
-    timings["transcribe"] = time.perf_counter() - started
-
-    turns = None
-    if options.diarize and transcript.segments:
+    concurrent = options.diarize and ctx.settings.diarization.concurrent
+    background = None
+    if concurrent:
+        # Diarization runs on its own thread while this one transcribes: the job then takes about the
+        # longer of the two. Progress weighs each by its cost: on CPU, one hour measured RTF 0.074 to
+        # transcribe (batched tiny.en) against 0.254 to diarize (docs/benchmarks.md, issue 11).
+        shared = SharedSpan(progress, 5, 95, {"transcribe": 1.0, "diarize": 3.0})
+        transcribe_progress = shared.part("transcribe")
+        background = _BackgroundDiarization(ctx, options, audio, shared.part("diarize"))
+    else:
+        # Transcription takes most of the time when diarizing too; progress is split accordingly.
+        transcribe_end = 70 if options.diarize else 95
+        transcribe_progress = progress.span(5, transcribe_end)
+    try:
         started = time.perf_counter()
-        diarizer = ctx.engines.diarizer()
-        request = DiarizationRequest(
-            audio=audio,
-            num_speakers=options.num_speakers,
-            min_speakers=options.min_speakers,
-            max_speakers=options.max_speakers,
+        stream = ctx.engines.stt().stream(
+            TranscriptionRequest(
+                audio=audio,
+                language=options.language,
+                # Word times let a segment that spans a speaker change be split there (the engine
+                # keeps the text the same either way).
+                word_timestamps=options.word_timestamps or options.diarize,
+                initial_prompt=options.prompt,
+                temperature=options.temperature,
+                task=options.task,
+                first_window_s=STREAMING_FIRST_WINDOW_S if options.streaming else None,
+            ),
+            progress=transcribe_progress,
         )
-        # Overlap-aware engines give both views; the others' turns serve as both.
-        full = getattr(diarizer, "diarize_full", None)
-        if full is not None:
-            diarization = full(request, progress=progress.span(transcribe_end, 95))
-        else:
-            found = diarizer.diarize(request, progress=progress.span(transcribe_end, 95))
-            diarization = Diarization(turns=found, exclusive=found)
-        transcript, turns = number_speakers(assign_speakers(transcript, diarization), diarization.turns)
-        timings["diarize"] = time.perf_counter() - started
+        for segment in stream:  # followers read each segment as it is decoded (speakers come at the end)
+            ctx.streams.publish(task.id, SEGMENT, segment.text.encode(), segment_json(segment_from_engine(segment)))
+        transcript = stream.transcript()
+        timings["transcribe"] = time.perf_counter() - started
+
+        turns = None
+        diarization = None
+        if background is not None and transcript.segments:  # nothing said: its result is not needed
+            diarization, timings["diarize"] = background.result()
+        elif options.diarize and transcript.segments:
+            started = time.perf_counter()
+            diarization = _diarize(ctx, options, audio, progress.span(transcribe_end, 95))
+            timings["diarize"] = time.perf_counter() - started
+        if diarization is not None and transcript.segments:
+            transcript, turns = number_speakers(assign_speakers(transcript, diarization), diarization.turns)
+    finally:
+        if background is not None:
+            background.stop()  # an early end (error, cancel, time limit) must not leave it running
     identities = None
     if turns is not None and (options.speakers or options.known_speakers or options.keep_speaker_audio):
         started = time.perf_counter()
@@ -111,6 +119,7 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
         "speakers": len(result.speakers),
         **({"named_speakers": named} if identifying else {}),
         "timings": {k: round(v, 3) for k, v in timings.items()},
+        "concurrent": bool(concurrent),
     }
 
 
@@ -141,3 +150,58 @@ def _known_speakers(
         ctx.artifacts.remove(task.id, reference_artifact(index))  # inputs, like the upload: not kept once used
     # a request's own reference has no enrolled id: "" in the match, null in the document
     return [SttSpeaker(label, m.name, m.speaker_id or None, m.score) for label, m in matches.items()]
+
+
+def _diarize(ctx: WorkerContext, options: SttOptions, audio, progress) -> Diarization:
+    diarizer = ctx.engines.diarizer()
+    request = DiarizationRequest(
+        audio=audio,
+        num_speakers=options.num_speakers,
+        min_speakers=options.min_speakers,
+        max_speakers=options.max_speakers,
+    )
+    # Overlap-aware engines give both views; the others' turns serve as both.
+    full = getattr(diarizer, "diarize_full", None)
+    if full is not None:
+        return full(request, progress=progress)
+    found = diarizer.diarize(request, progress=progress)
+    return Diarization(turns=found, exclusive=found)
+
+
+class _Stopped(Exception):
+    """Raised from the diarizer's progress callback once the job no longer wants its result."""
+
+
+class _BackgroundDiarization:
+    """`_diarize` on a thread of its own; `result()` waits for it, `stop()` abandons it at its next
+    progress report and waits until it has returned (so no orphan keeps the cores or its memory)."""
+
+    def __init__(self, ctx: WorkerContext, options: SttOptions, audio, progress) -> None:
+        self._stopping = threading.Event()
+        self._outcome: tuple[Diarization, float] | BaseException | None = None
+
+        def report(completed: float, total: float) -> None:
+            if self._stopping.is_set():
+                raise _Stopped
+            progress(completed, total)
+
+        def work() -> None:
+            started = time.perf_counter()
+            try:
+                self._outcome = (_diarize(ctx, options, audio, report), time.perf_counter() - started)
+            except BaseException as exc:  # handed to the job's thread by result()
+                self._outcome = exc
+
+        self._thread = threading.Thread(target=work, name="stt-diarize", daemon=True)
+        self._thread.start()
+
+    def result(self) -> tuple[Diarization, float]:
+        self._thread.join()
+        if isinstance(self._outcome, BaseException):
+            raise self._outcome
+        assert self._outcome is not None
+        return self._outcome
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()

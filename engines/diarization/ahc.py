@@ -1,0 +1,159 @@
+"""pyannote.audio 4.0.7's AgglomerativeClustering (inference only), without importing pyannote.audio.
+
+Same algorithm and numbers (tests compare both on real speech): embeddings of (chunk, local
+speaker) pairs that hold >= 20 % of their chunk as single-speaker speech and are not NaN are
+clustered by scipy's hierarchical `linkage` (centroid linkage on unit vectors for the cosine
+metric), cut at `threshold`; clusters smaller than `min_cluster_size` (lowered to 10 % of the
+embeddings on short files) are merged into the nearest large one; a requested number of
+clusters is met by moving the cut along the dendrogram. Every (chunk, speaker) is then assigned
+to its closest centroid. Copied here because any pyannote.audio import loads `lightning`
+(segmentation_model.py says why that matters). MIT licence, (c) CNRS / pyannoteAI.
+
+Memory: scipy's linkage holds the condensed distance matrix twice, 8 bytes x n^2 / 2 each: about
+130 MB for the ~4,000 embeddings of one hour at the default step.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AhcParams:
+    threshold: float = 0.8
+    method: str = "centroid"
+    min_cluster_size: int = 1
+    metric: str = "cosine"
+
+
+def set_num_clusters(
+    num_embeddings: int, num_clusters: int | None, min_clusters: int | None, max_clusters: float | None
+) -> tuple[int | None, int, int]:
+    min_clusters = num_clusters or min_clusters or 1
+    min_clusters = max(1, min(num_embeddings, min_clusters))
+    max_clusters = num_clusters or max_clusters or num_embeddings
+    max_clusters = int(max(1, min(num_embeddings, max_clusters)))
+    if min_clusters > max_clusters:
+        raise ValueError(f"min_clusters ({min_clusters}) must not exceed max_clusters ({max_clusters})")
+    if min_clusters == max_clusters:
+        num_clusters = min_clusters
+    return num_clusters, min_clusters, max_clusters
+
+
+def filter_embeddings(
+    embeddings: np.ndarray, segmentations: np.ndarray, min_active_ratio: float = 0.2
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (chunk, speaker) embeddings worth clustering, with their indices."""
+    num_frames = segmentations.shape[1]
+    single_active = np.sum(segmentations, axis=2, keepdims=True) == 1
+    num_clean_frames = np.sum(segmentations * single_active, axis=1)
+    active = num_clean_frames >= min_active_ratio * num_frames
+    valid = ~np.any(np.isnan(embeddings), axis=2)
+    chunk_idx, speaker_idx = np.where(active * valid)
+    return embeddings[chunk_idx, speaker_idx], chunk_idx, speaker_idx
+
+
+def cluster(
+    embeddings: np.ndarray,
+    params: AhcParams,
+    min_clusters: int,
+    max_clusters: int,
+    num_clusters: int | None,
+) -> np.ndarray:
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import cdist
+
+    num_embeddings = embeddings.shape[0]
+    min_cluster_size = min(params.min_cluster_size, max(1, round(0.1 * num_embeddings)))
+    if num_embeddings == 1:
+        return np.zeros((1,), dtype=np.uint8)
+    if params.metric == "cosine" and params.method in ("centroid", "median", "ward"):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            embeddings = embeddings / np.linalg.norm(embeddings, axis=-1, keepdims=True)
+        dendrogram = linkage(embeddings, method=params.method, metric="euclidean")
+    else:
+        dendrogram = linkage(embeddings, method=params.method, metric=params.metric)
+    clusters = fcluster(dendrogram, params.threshold, criterion="distance") - 1
+    cluster_unique, cluster_counts = np.unique(clusters, return_counts=True)
+    large_clusters = cluster_unique[cluster_counts >= min_cluster_size]
+    num_large_clusters = len(large_clusters)
+    if num_large_clusters < min_clusters:
+        num_clusters = min_clusters
+    elif num_large_clusters > max_clusters:
+        num_clusters = max_clusters
+    if num_clusters is not None and num_large_clusters != num_clusters:
+        # walk the dendrogram from the threshold outwards until the count is met
+        _dendrogram = np.copy(dendrogram)
+        _dendrogram[:, 2] = np.arange(num_embeddings - 1)
+        best_iteration, best_num_large_clusters = num_embeddings - 1, 1
+        for iteration in np.argsort(np.abs(dendrogram[:, 2] - params.threshold)):
+            if _dendrogram[iteration, 3] < min_cluster_size:
+                continue
+            clusters = fcluster(_dendrogram, iteration, criterion="distance") - 1
+            cluster_unique, cluster_counts = np.unique(clusters, return_counts=True)
+            large_clusters = cluster_unique[cluster_counts >= min_cluster_size]
+            num_large_clusters = len(large_clusters)
+            if abs(num_large_clusters - num_clusters) < abs(best_num_large_clusters - num_clusters):
+                best_iteration, best_num_large_clusters = iteration, num_large_clusters
+            if num_large_clusters == num_clusters:
+                break
+        if best_num_large_clusters != num_clusters:
+            clusters = fcluster(_dendrogram, best_iteration, criterion="distance") - 1
+            cluster_unique, cluster_counts = np.unique(clusters, return_counts=True)
+            large_clusters = cluster_unique[cluster_counts >= min_cluster_size]
+            num_large_clusters = len(large_clusters)
+            log.info("clustering found only %d clusters of the %d asked for", num_large_clusters, num_clusters)
+    if num_large_clusters == 0:
+        clusters[:] = 0
+        return clusters
+    small_clusters = cluster_unique[cluster_counts < min_cluster_size]
+    if len(small_clusters) == 0:
+        return clusters
+    large_centroids = np.vstack([np.mean(embeddings[clusters == k], axis=0) for k in large_clusters])
+    small_centroids = np.vstack([np.mean(embeddings[clusters == k], axis=0) for k in small_clusters])
+    centroids_cdist = cdist(large_centroids, small_centroids, metric=params.metric)
+    for small_k, large_k in enumerate(np.argmin(centroids_cdist, axis=0)):
+        clusters[clusters == small_clusters[small_k]] = large_clusters[large_k]
+    _, clusters = np.unique(clusters, return_inverse=True)
+    return clusters
+
+
+def assign_embeddings(
+    embeddings: np.ndarray, train_chunk_idx, train_speaker_idx, train_clusters, metric: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every (chunk, speaker) to its nearest centroid (pyannote's unconstrained assignment)."""
+    from scipy.spatial.distance import cdist
+
+    num_clusters = np.max(train_clusters) + 1
+    num_chunks, num_speakers, dimension = embeddings.shape
+    train_embeddings = embeddings[train_chunk_idx, train_speaker_idx]
+    centroids = np.vstack([np.mean(train_embeddings[train_clusters == k], axis=0) for k in range(num_clusters)])
+    distance = cdist(embeddings.reshape(-1, dimension), centroids, metric=metric)
+    soft_clusters = (2 - distance).reshape(num_chunks, num_speakers, num_clusters)
+    return np.argmax(soft_clusters, axis=2), centroids
+
+
+def agglomerative_clustering(
+    embeddings: np.ndarray,
+    segmentations: np.ndarray,
+    params: AhcParams,
+    num_clusters: int | None = None,
+    min_clusters: int | None = None,
+    max_clusters: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(chunks, speakers, dim) embeddings + (chunks, frames, speakers) binary segmentation ->
+    hard clusters (chunks, speakers) and centroids."""
+    train, chunk_idx, speaker_idx = filter_embeddings(embeddings, segmentations)
+    num_clusters, min_clusters, max_clusters = set_num_clusters(
+        train.shape[0], num_clusters, min_clusters, max_clusters
+    )
+    if max_clusters < 2:
+        num_chunks, num_speakers, _ = embeddings.shape
+        return np.zeros((num_chunks, num_speakers), dtype=np.int8), np.mean(train, axis=0, keepdims=True)
+    train_clusters = cluster(train, params, min_clusters, max_clusters, num_clusters)
+    return assign_embeddings(embeddings, chunk_idx, speaker_idx, train_clusters, params.metric)

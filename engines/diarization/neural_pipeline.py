@@ -1,0 +1,273 @@
+"""pyannote.audio 4.0.7's `SpeakerDiarization.apply`, for inference, without importing pyannote.audio.
+
+The steps and their arithmetic are pyannote's (MIT, (c) CNRS / pyannoteAI), so the turns are the
+same as its pipeline's with the same models and settings (tests/engines/test_diarization_neural.py
+compares both on real speech):
+
+  1. segmentation: 10 s windows every `step` x 10 s, each (frames, 3 local speakers) 0/1 activity;
+  2. speaker count per output frame: the windows' summed activity, averaged where they overlap;
+  3. one CAM++ embedding per (window, local speaker), from the frames that speaker is active in;
+  4. agglomerative clustering of those embeddings into global speakers (ahc.py);
+  5. reconstruction: per frame, the `count` global speakers with the most activity; the exclusive
+     view keeps one speaker per instant (count capped at 1);
+  6. runs of active frames become turns.
+
+Why a copy: any pyannote.audio import loads `lightning` and its dependencies, ~390 MB resident in
+the worker (segmentation_model.py). Memory over long audio, one hour at step 0.2 (1,800 windows):
+the audio is read in place (windows are views), the segmentation is 13 MB, the embeddings 4 MB,
+the per-window cluster activity 8.5 MB per speaker, the clustering's distance matrix ~130 MB.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from engines.diarization.ahc import AhcParams, agglomerative_clustering
+from engines.diarization.segmentation_model import Frames, SegmentationModel
+
+Hook = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class PipelineParams:
+    step: float = 0.2  # window step as a fraction of the window
+    segmentation_batch_size: int = 32
+    embedding_batch_size: int = 32
+    min_duration_off: float = 0.0
+    clustering: AhcParams = AhcParams()
+
+
+@dataclass
+class DiarizationResult:
+    turns: list[tuple[float, float, int]]  # (start, end, speaker index); overlapping where people overlap
+    exclusive: list[tuple[float, float, int]]  # one speaker per instant
+    centroids: np.ndarray
+
+
+class NeuralPipeline:
+    def __init__(self, segmentation: SegmentationModel, embedding: Any, params: PipelineParams) -> None:
+        self.segmentation = segmentation
+        self.embedding = embedding  # CamPlusEmbedding: (B, 1, T) waveforms + (B, F) masks -> (B, D)
+        self.params = params
+        self.sample_rate = embedding.sample_rate
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.segmentation.parameters()).device
+
+    def __call__(
+        self,
+        audio: np.ndarray,
+        num_speakers: int | None = None,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
+        hook: Hook | None = None,
+    ) -> DiarizationResult:
+        hook = hook or (lambda *args, **kwargs: None)
+        waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32).reshape(-1))
+        min_speakers = num_speakers or min_speakers or 1
+        max_speakers = num_speakers or max_speakers or math.inf
+        if min_speakers > max_speakers:
+            raise ValueError(f"min_speakers ({min_speakers}) must not exceed max_speakers ({max_speakers})")
+        if min_speakers == max_speakers:
+            num_speakers = min_speakers
+
+        segmentations = self.segment(waveform, hook)  # (chunks, frames, local speakers), 0/1
+        hook("segmentation", segmentations)
+        frames = self.segmentation.frames
+        count = np.rint(self.aggregate(np.sum(segmentations, axis=-1, keepdims=True), frames)).astype(np.uint8)
+        hook("speaker_counting", count)
+        if np.nanmax(count) == 0:
+            return DiarizationResult([], [], np.zeros((0, self.embedding.dimension)))
+
+        embeddings = self.embed(waveform, segmentations, hook)
+        hook("embeddings", embeddings)
+        hard_clusters, centroids = agglomerative_clustering(
+            embeddings,
+            segmentations,
+            self.params.clustering,
+            num_clusters=num_speakers,
+            min_clusters=min_speakers,
+            max_clusters=max_speakers,
+        )
+        hard_clusters = hard_clusters.astype(np.int8)
+        hard_clusters[np.sum(segmentations, axis=1) == 0] = -2  # inactive local speakers
+        count = np.minimum(count, max_speakers).astype(np.int8)
+        binary = self.reconstruct(segmentations, hard_clusters, count, frames)
+        hook("discrete_diarization", binary)
+        turns = self.to_turns(binary, frames)
+        exclusive = self.to_turns(self.reconstruct(segmentations, hard_clusters, np.minimum(count, 1), frames), frames)
+        return DiarizationResult(turns, exclusive, centroids)
+
+    # -- 1. segmentation -------------------------------------------------------------------------
+
+    @property
+    def window_samples(self) -> int:
+        return round(self.segmentation.duration * self.sample_rate)
+
+    @property
+    def step_samples(self) -> int:
+        return round(self.params.step * self.segmentation.duration * self.sample_rate)
+
+    def segment(self, waveform: torch.Tensor, hook: Hook) -> np.ndarray:
+        window, step = self.window_samples, self.step_samples
+        num_samples = waveform.shape[0]
+        chunks = waveform.unfold(0, window, step) if num_samples >= window else waveform[:0].reshape(0, window)
+        num_chunks = chunks.shape[0]
+        has_last = num_samples < window or (num_samples - window) % step > 0
+        total = num_chunks + has_last
+        batch = self.params.segmentation_batch_size
+        outputs = []
+        hook("segmentation", None, total=total, completed=0)
+        with torch.inference_mode():
+            for c in range(0, num_chunks, batch):
+                outputs.append(self._infer(chunks[c : c + batch]))
+                hook("segmentation", None, total=total, completed=min(c + batch, total))
+            if has_last:
+                last = waveform[num_chunks * step :]
+                outputs.append(self._infer(torch.nn.functional.pad(last, (0, window - last.shape[0]))[None]))
+                hook("segmentation", None, total=total, completed=total)
+        return np.vstack(outputs)
+
+    def _infer(self, chunks: torch.Tensor) -> np.ndarray:
+        return self.segmentation(chunks[:, None].to(self.device)).cpu().numpy()
+
+    # -- 2./5. aggregation over overlapping windows ----------------------------------------------
+
+    def aggregate(self, scores: np.ndarray, frames: Frames, skip_average: bool = False) -> np.ndarray:
+        """pyannote's Inference.aggregate (no Hamming window, no warm-up, missing -> 0): per output
+        frame, the sum (skip_average) or the mean of the windows' scores that cover it."""
+        num_chunks, frames_per_chunk, num_classes = scores.shape
+        chunk_step = self.params.step * self.segmentation.duration
+        total_frames = (
+            _closest_frame(self.segmentation.duration + (num_chunks - 1) * chunk_step + 0.5 * frames.duration, frames)
+            + 1
+        )
+        output = np.zeros((total_frames, num_classes), dtype=np.float32)
+        overlap = np.zeros((total_frames, num_classes), dtype=np.float32)
+        seen = np.zeros((total_frames, num_classes), dtype=np.float32)
+        for c in range(num_chunks):
+            score = scores[c]
+            mask = 1 - np.isnan(score)
+            score = np.nan_to_num(score, nan=0.0)
+            start = _closest_frame(c * chunk_step + 0.5 * frames.duration, frames)
+            output[start : start + frames_per_chunk] += score * mask
+            overlap[start : start + frames_per_chunk] += mask
+            seen[start : start + frames_per_chunk] = np.maximum(seen[start : start + frames_per_chunk], mask)
+        average = output if skip_average else output / np.maximum(overlap, 1e-12)
+        average[seen == 0.0] = 0.0
+        return average
+
+    # -- 3. embeddings ---------------------------------------------------------------------------
+
+    def embed(self, waveform: torch.Tensor, segmentations: np.ndarray, hook: Hook) -> np.ndarray:
+        num_chunks, _, num_speakers = segmentations.shape
+        duration = self.segmentation.duration
+        chunk_step = self.params.step * duration
+        batch_size = self.params.embedding_batch_size
+        total = math.ceil(num_chunks * num_speakers / batch_size)
+        out = np.empty((num_chunks * num_speakers, self.embedding.dimension), dtype=np.float32)
+        hook("embeddings", None, total=total, completed=0)
+        pending: list[tuple[torch.Tensor, np.ndarray]] = []
+        done = 0
+
+        def flush() -> None:
+            nonlocal done
+            waveforms = torch.stack([w for w, _ in pending])[:, None]
+            masks = torch.from_numpy(np.stack([m for _, m in pending]))
+            out[done : done + len(pending)] = self.embedding(waveforms, masks=masks)
+            done += len(pending)
+            pending.clear()
+            hook("embeddings", None, total=total, completed=math.ceil(done / batch_size))
+
+        for c in range(num_chunks):
+            # pyannote's Audio.crop(mode="pad") of Segment(c * step, c * step + duration)
+            start = round(c * chunk_step * self.sample_rate)
+            end = round((c * chunk_step + duration) * self.sample_rate)
+            piece = waveform[start : min(end, waveform.shape[0])]
+            if piece.shape[0] < end - start:
+                piece = torch.nn.functional.pad(piece, (0, end - start - piece.shape[0]))
+            for k in range(num_speakers):
+                pending.append((piece, np.nan_to_num(segmentations[c, :, k], nan=0.0).astype(np.float32)))
+                if len(pending) == batch_size:
+                    flush()
+        if pending:
+            flush()
+        return out.reshape(num_chunks, num_speakers, -1)
+
+    # -- 5. reconstruction -----------------------------------------------------------------------
+
+    def reconstruct(
+        self, segmentations: np.ndarray, hard_clusters: np.ndarray, count: np.ndarray, frames: Frames
+    ) -> np.ndarray:
+        num_chunks, num_frames, _ = segmentations.shape
+        num_clusters = int(np.max(hard_clusters)) + 1
+        # 0/1/NaN only, so float32 holds them exactly (pyannote uses float64: twice the memory)
+        clustered = np.full((num_chunks, num_frames, num_clusters), np.nan, dtype=np.float32)
+        for c in range(num_chunks):
+            cluster = hard_clusters[c]
+            for k in np.unique(cluster):
+                if k == -2:
+                    continue
+                clustered[c, :, k] = np.max(segmentations[c][:, cluster == k], axis=1)
+        activations = self.aggregate(clustered, frames, skip_average=True)
+        del clustered
+        max_per_frame = int(np.max(count))
+        if activations.shape[1] < max_per_frame:
+            activations = np.pad(activations, ((0, 0), (0, max_per_frame - activations.shape[1])))
+        length = min(activations.shape[0], count.shape[0])
+        activations, count = activations[:length], count[:length]
+        # the `count` most active speakers of each frame (pyannote loops over frames; same result)
+        order = np.argsort(-activations, axis=-1)
+        chosen = np.arange(activations.shape[1])[None] < count.reshape(-1, 1)
+        binary = np.zeros_like(activations)
+        np.put_along_axis(binary, order, chosen.astype(binary.dtype), axis=-1)
+        return binary
+
+    # -- 6. turns --------------------------------------------------------------------------------
+
+    def to_turns(self, binary: np.ndarray, frames: Frames) -> list[tuple[float, float, int]]:
+        """pyannote's Binarize(onset=offset=0.5) on 0/1 frames: a run of active frames from frame
+        s to the first inactive frame e spans [middle(s), middle(e)] (to the last frame's middle
+        at the end); then same-speaker turns closer than min_duration_off are merged."""
+        n = binary.shape[0]
+        # the aggregated frames start with the first window (pyannote's aggregate), not at frames.start
+        middles = np.arange(n) * frames.step + 0.5 * frames.duration
+        turns: list[tuple[float, float, int]] = []
+        for k in range(binary.shape[1]):
+            active = binary[:, k] > 0.5
+            edges = np.diff(active.astype(np.int8))
+            starts = list(np.nonzero(edges == 1)[0] + 1)
+            ends = list(np.nonzero(edges == -1)[0] + 1)
+            if n and active[0]:
+                starts.insert(0, 0)
+            if n and active[-1]:
+                ends.append(n - 1)
+            spans = [(float(middles[s]), float(middles[e])) for s, e in zip(starts, ends, strict=True)]
+            turns += [(s, e, k) for s, e in _merge_gaps(spans, self.params.min_duration_off)]
+        turns.sort(key=lambda t: (t[0], t[1], t[2]))
+        return turns
+
+
+def _closest_frame(t: float, frames: Frames) -> int:
+    # pyannote.core's SlidingWindow.closest_frame, for the frames aligned on the first window (start 0)
+    return int(np.rint((t - 0.5 * frames.duration) / frames.step))
+
+
+def _merge_gaps(spans: list[tuple[float, float]], collar: float) -> list[tuple[float, float]]:
+    """pyannote's Timeline.support(collar): spans that touch, overlap, or leave a gap < collar merge."""
+    if collar <= 0:
+        return [s for s in spans if s[1] > s[0]]
+    merged: list[list[float]] = []
+    for s, e in spans:
+        if merged and s - merged[-1][1] < collar:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    return [(s, e) for s, e in merged if e > s]
