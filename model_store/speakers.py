@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from model_store.voices import STAGING_PREFIX, TRASH_PREFIX, _fsync_path
+from model_store.folders import STAGING_PREFIX, TRASH_PREFIX, fsync_path, staged_folder
 
 log = logging.getLogger(__name__)
 
@@ -227,25 +227,12 @@ class SpeakerStore:
         owner_dir = self.owner_dir(speaker.owner)
         owner_dir.mkdir(parents=True, exist_ok=True)
         target = self.path(speaker.owner, speaker.id)
-        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=owner_dir))
-        try:
-            os.chmod(staging, 0o755)
+        with staged_folder(owner_dir, target, f"speaker {speaker.id}") as staging:
             for sample in speaker.samples:
                 _write_synced(staging / sample.file, samples[sample.id])
             _write_synced(staging / speaker.embeddings_file, _npy(embeddings))
             _write_synced(staging / META, json.dumps(speaker.to_meta(), ensure_ascii=False, indent=2).encode())
-            _fsync_path(staging / "samples")
-            _fsync_path(staging)
-            try:
-                os.rename(staging, target)
-            except OSError as exc:
-                if target.exists():
-                    raise FileExistsError(f"speaker {speaker.id} already exists") from exc
-                raise
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        _fsync_path(owner_dir)
+            fsync_path(staging / "samples")
         return speaker
 
     @contextlib.contextmanager
@@ -287,7 +274,7 @@ class SpeakerStore:
             _write_synced(folder / sample.file, data)
         _write_synced(folder / updated.embeddings_file, _npy(embeddings))
         _write_synced(folder / META, json.dumps(updated.to_meta(), ensure_ascii=False, indent=2).encode())
-        _fsync_path(folder)
+        fsync_path(folder)
         if current.embeddings_file != updated.embeddings_file:
             (folder / current.embeddings_file).unlink(missing_ok=True)
         return updated
@@ -302,7 +289,7 @@ class SpeakerStore:
             os.rename(owner_dir / speaker_id, trash)
         except FileNotFoundError:
             return False
-        _fsync_path(owner_dir)
+        fsync_path(owner_dir)
         shutil.rmtree(trash, ignore_errors=True)
         return True
 

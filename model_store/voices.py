@@ -8,14 +8,12 @@ never sees half a model. Only stdlib + numpy here: workers and tools import this
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import re
 import secrets
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -23,13 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from model_store.folders import STAGING_PREFIX, TRASH_PREFIX, fsync_path, staged_folder
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 META = "meta.json"
 VISIBILITIES = ("private", "public")
-STAGING_PREFIX = ".staging-"
-TRASH_PREFIX = ".trash-"
 GENERATION = ".generation"
 _GENERATION_TMP_PREFIX = ".generation-"
 # Ids become path components: one strict shape, so no id can name anything but its own folder.
@@ -110,17 +108,6 @@ class VoiceModel:
         )
 
 
-def _fsync_path(path: Path) -> None:
-    # Directories too: a rename is only durable once its parent's entry is. Some network
-    # filesystems refuse fsync on a directory; the data files were already synced, so carry on.
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def _safe_relative(name: str) -> PurePosixPath:
     # "" parts catch absolute paths and "a//b"; meta.json is the store's own, written last.
     if name == META or "\\" in name or any(p in ("", ".", "..") for p in name.split("/")):
@@ -151,12 +138,7 @@ class VoiceStore:
     ) -> VoiceModel:
         """Publishes the whole folder in one rename, or nothing. `files`: relative name ("xtts/latents.pt")
         -> bytes; `writer(folder)` may write more into the not-yet-visible folder."""
-        target = self.path(model.id)
-        if target.exists():
-            raise FileExistsError(f"voice model {model.id} already exists")
-        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.voices_dir))
-        try:
-            os.chmod(staging, 0o755)  # mkdtemp's 0700 would hide the model from an API running as another user
+        with staged_folder(self.voices_dir, self.path(model.id), f"voice model {model.id}") as staging:
             for name, data in (files or {}).items():
                 dest = staging / _safe_relative(name)
                 dest.parent.mkdir(parents=True, exist_ok=True)
@@ -165,24 +147,12 @@ class VoiceStore:
                 writer(staging)
             for directory, _dirs, names in os.walk(staging):  # the writer's files too, not just ours
                 for name in [*names, "."]:
-                    _fsync_path(Path(directory) / name)
+                    fsync_path(Path(directory) / name)
             # meta.json last: a folder without it is never a model, whatever else got written.
             with open(staging / META, "w", encoding="utf-8") as out:
                 json.dump(model.to_meta(), out, ensure_ascii=False, indent=2)
                 out.flush()
                 os.fsync(out.fileno())
-            _fsync_path(staging)
-            try:
-                # rename(2) onto a non-empty directory fails, so a racing create of the same id loses cleanly.
-                os.rename(staging, target)
-            except OSError as exc:
-                if target.exists():
-                    raise FileExistsError(f"voice model {model.id} already exists") from exc
-                raise
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        _fsync_path(self.voices_dir)
         self._bump_generation()
         return model
 
@@ -215,7 +185,7 @@ class VoiceStore:
             os.rename(self.voices_dir / model_id, trash)
         except FileNotFoundError:
             return False
-        _fsync_path(self.voices_dir)
+        fsync_path(self.voices_dir)
         self._bump_generation()
         shutil.rmtree(trash, ignore_errors=True)
         return True
