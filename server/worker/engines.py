@@ -160,14 +160,21 @@ def build_pyannote(settings: Settings, cache: ModelCache) -> Diarizer:
     )
 
 
-def build_neural_diarizer(settings: Settings, cache: ModelCache) -> Diarizer:
-    from engines.diarization.neural import NeuralDiarizer, NeuralDiarizerConfig
+def _neural_models(settings: Settings, engine: str):
+    """segmentation-3.0 and CAM++ from the model store; a missing or corrupt file makes `engine`
+    unavailable (health says why) rather than failing a task with a traceback."""
     from model_store import neural_diarization
 
     try:
-        models = neural_diarization.resolve(settings.storage.models)
+        return neural_diarization.resolve(settings.storage.models)
     except neural_diarization.NeuralModelsUnavailable as exc:
-        raise EngineUnavailable(f"neural diarizer: {exc}") from exc
+        raise EngineUnavailable(f"{engine}: {exc}") from exc
+
+
+def build_neural_diarizer(settings: Settings, cache: ModelCache) -> Diarizer:
+    from engines.diarization.neural import NeuralDiarizer, NeuralDiarizerConfig
+
+    models = _neural_models(settings, "neural diarizer")
     return NeuralDiarizer(
         NeuralDiarizerConfig(
             segmentation=models.segmentation, embedding=models.embedding, device=settings.diarization.device
@@ -179,10 +186,7 @@ def build_speaker_encoder(settings: Settings):
     from engines.speaker_id.encoder import SpeakerEncoder, SpeakerEncoderConfig
     from model_store import neural_diarization
 
-    try:
-        models = neural_diarization.resolve(settings.storage.models)
-    except neural_diarization.NeuralModelsUnavailable as exc:
-        raise EngineUnavailable(f"speaker encoder: {exc}") from exc
+    models = _neural_models(settings, "speaker encoder")
     return SpeakerEncoder(
         SpeakerEncoderConfig(
             weights=models.embedding,
