@@ -49,6 +49,9 @@ async def finished(tasks: TaskService, task_id: str, owner: str, kind: TaskKind,
     return task
 
 
+OUTCOME_WAIT_S = 30.0  # from the stream's end to the recorded outcome: milliseconds, unless the store is away
+
+
 async def follow_audio(tasks: TaskService, task_id: str, owner: str) -> AsyncIterator[bytes]:
     """The TTS task's audio bytes in its format, from the first byte to the last: streamed while it
     runs; from the stored file when it has already ended and its stream has expired or was trimmed."""
@@ -62,7 +65,10 @@ async def follow_audio(tasks: TaskService, task_id: str, owner: str) -> AsyncIte
         if sent:
             return  # part of it is already out: the client has to fetch the file
     if sent:
-        task = await to_thread.run_sync(tasks.get, task_id, owner, TaskKind.TTS)
+        # The stream ends just before the worker records the task's outcome. Wait for that, so a
+        # client holding the whole response may submit its next task at once: a plan allowing one
+        # task at a time still counted this one as running, and the next call got a 429 by chance.
+        task = await tasks.wait(task_id, owner, TaskKind.TTS, OUTCOME_WAIT_S)
         if task.status is TaskStatus.FAILED:
             raise failure(task, "speech")
         return
