@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import threading
 import time
 from collections import deque
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from redis.typing import EncodableT, FieldT
 
     from server.settings import Settings
+
+log = logging.getLogger(__name__)
 
 AUDIO = "audio"
 SEGMENT = "segment"
@@ -191,7 +194,7 @@ class RedisTaskStream:
     def reset(self, task_id: str) -> None:
         with self._lock:
             self._seq[task_id] = 0
-        self._client.delete(self.key(task_id))
+        self._advisory(task_id, lambda: self._client.delete(self.key(task_id)))
 
     def publish(self, task_id: str, kind: str, data: bytes = b"", meta: Meta | None = None) -> None:
         with self._lock:
@@ -201,7 +204,7 @@ class RedisTaskStream:
         pipe = self._client.pipeline(transaction=False)
         pipe.xadd(self.key(task_id), fields, maxlen=self._max_items, approximate=True)
         pipe.expire(self.key(task_id), self._live_s)
-        pipe.execute()
+        self._advisory(task_id, pipe.execute)
 
     def end(self, task_id: str) -> None:
         with self._lock:
@@ -209,7 +212,19 @@ class RedisTaskStream:
         pipe = self._client.pipeline(transaction=False)
         pipe.xadd(self.key(task_id), {"s": seq, "k": _END, "d": b"", "m": "{}"})
         pipe.expire(self.key(task_id), self._retain_s)
-        pipe.execute()
+        self._advisory(task_id, pipe.execute)
+
+    @staticmethod
+    def _advisory(task_id: str, write: Callable[[], object]) -> None:
+        """Partial output is advisory, like progress: a Redis blip must not fail the task. A lost
+        item leaves a gap in `seq`, so its followers get StreamTruncated and read the stored result
+        once the task has ended; a lost end marker, and they stop when `is_over()` says it ended."""
+        from redis.exceptions import RedisError
+
+        try:
+            write()
+        except RedisError as exc:
+            log.warning("task %s: partial output not published (%s)", task_id, exc)
 
     async def follow(self, task_id: str, is_over: IsOver, poll_s: float = 2.0) -> AsyncIterator[StreamItem]:
         client, key = self._async_client(), self.key(task_id)

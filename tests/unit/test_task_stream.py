@@ -93,3 +93,23 @@ def test_items_dropped_by_the_cap_are_reported(make_stream):
     stream.end("t4")
     with pytest.raises(StreamTruncated):
         collect(stream, "t4")
+
+
+def test_publishing_while_redis_is_away_does_not_fail_the_task(redis_url, redis_prefix):
+    """Partial output is advisory, like progress: with Redis unreachable the worker's publish,
+    end and reset log and return (the fault test restarts Redis mid-task and expects it to finish);
+    the item lost leaves a gap its followers report as StreamTruncated once Redis is back."""
+    import redis
+
+    away = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    stream = RedisTaskStream(redis.Redis.from_url(away, socket_connect_timeout=0.2), away, redis_prefix)
+    stream.reset("t1")
+    stream.publish("t1", AUDIO, b"abc", {"i": 0})
+    stream.end("t1")
+
+    back = RedisTaskStream(redis.Redis.from_url(redis_url), redis_url, redis_prefix, retain_s=60)
+    back._seq["t2"] = 1  # item 0 was published while Redis was away
+    back.publish("t2", AUDIO, b"def", {"i": 1})
+    back.end("t2")
+    with pytest.raises(StreamTruncated):
+        collect(back, "t2")
