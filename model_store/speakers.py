@@ -25,9 +25,7 @@ import logging
 import os
 import re
 import secrets
-import shutil
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -36,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from model_store.folders import STAGING_PREFIX, TRASH_PREFIX, fsync_path, staged_folder
+from model_store.folders import fsync_path, remove_folder, staged_folder, sweep_leftovers
 
 log = logging.getLogger(__name__)
 
@@ -282,37 +280,14 @@ class SpeakerStore:
     def delete(self, owner: str, speaker_id: str) -> bool:
         if not is_valid_id(speaker_id):
             return False
-        owner_dir = self.owner_dir(owner)
-        trash = owner_dir / f"{TRASH_PREFIX}{speaker_id}-{secrets.token_hex(4)}"
-        try:
-            # One rename hides the whole speaker; the rmtree then works on a name no reader looks at.
-            os.rename(owner_dir / speaker_id, trash)
-        except FileNotFoundError:
-            return False
-        fsync_path(owner_dir)
-        shutil.rmtree(trash, ignore_errors=True)
-        return True
+        return remove_folder(self.owner_dir(owner), speaker_id)
 
     def sweep(self, max_age_s: float = 3600.0) -> int:
         """Removes staging and trash folders left by crashed writers (younger ones may be in use)."""
-        removed, cutoff = 0, time.time() - max_age_s
         if not self.speakers_dir.is_dir():
             return 0
-        for owner_dir in os.scandir(self.speakers_dir):
-            if not owner_dir.is_dir(follow_symlinks=False):
-                continue
-            for entry in os.scandir(owner_dir.path):
-                if not entry.name.startswith((STAGING_PREFIX, TRASH_PREFIX)):
-                    continue
-                try:
-                    if entry.stat(follow_symlinks=False).st_mtime <= cutoff:
-                        shutil.rmtree(entry.path)
-                        removed += 1
-                except FileNotFoundError:
-                    continue  # another node swept it first
-                except OSError as exc:
-                    log.warning("speaker store: could not sweep %s: %s", entry.path, exc)
-        return removed
+        owners = [entry for entry in os.scandir(self.speakers_dir) if entry.is_dir(follow_symlinks=False)]
+        return sum(sweep_leftovers(Path(owner.path), max_age_s, "speaker store") for owner in owners)
 
     # --- internals --------------------------------------------------------------------------
 

@@ -13,15 +13,13 @@ import logging
 import os
 import re
 import secrets
-import shutil
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from model_store.folders import STAGING_PREFIX, TRASH_PREFIX, fsync_path, staged_folder
+from model_store.folders import fsync_path, remove_folder, staged_folder, sweep_leftovers
 
 log = logging.getLogger(__name__)
 
@@ -179,16 +177,7 @@ class VoiceStore:
     def delete(self, model_id: str) -> bool:
         if not is_valid_id(model_id):
             return False
-        trash = self.voices_dir / f"{TRASH_PREFIX}{model_id}-{secrets.token_hex(4)}"
-        try:
-            # One rename hides the whole model; the slow rmtree then works on a name no reader looks at.
-            os.rename(self.voices_dir / model_id, trash)
-        except FileNotFoundError:
-            return False
-        fsync_path(self.voices_dir)
-        self._bump_generation()
-        shutil.rmtree(trash, ignore_errors=True)
-        return True
+        return remove_folder(self.voices_dir, model_id, on_hidden=self._bump_generation)
 
     def generation(self) -> str:
         """A fingerprint that changes whenever a model is created or deleted, on any node.
@@ -207,23 +196,7 @@ class VoiceStore:
 
     def sweep(self, max_age_s: float = 3600.0) -> int:
         """Removes staging/trash/temp entries left by crashed writers; the age bound spares a create in progress."""
-        removed, cutoff = 0, time.time() - max_age_s
-        for entry in os.scandir(self.voices_dir):
-            if not entry.name.startswith((STAGING_PREFIX, TRASH_PREFIX, _GENERATION_TMP_PREFIX)):
-                continue
-            try:
-                if entry.stat(follow_symlinks=False).st_mtime > cutoff:
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path)
-                else:
-                    os.unlink(entry.path)
-                removed += 1
-            except FileNotFoundError:
-                continue  # another node swept it first
-            except OSError as exc:
-                log.warning("voice store: could not sweep %s: %s", entry.path, exc)
-        return removed
+        return sweep_leftovers(self.voices_dir, max_age_s, "voice store", prefixes=(_GENERATION_TMP_PREFIX,))
 
     def _load(self, folder: Path, *, warn: bool) -> VoiceModel | None:
         try:
