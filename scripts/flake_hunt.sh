@@ -5,6 +5,10 @@
 #   scripts/flake_hunt.sh RUNS [--busy] [pytest args...]
 #     scripts/flake_hunt.sh 5                              # the whole suite, 5 times
 #     scripts/flake_hunt.sh 30 --busy tests/engines tests/e2e
+#     scripts/flake_hunt.sh 1 --busy --count 30 tests/engines tests/e2e   # pytest-repeat: each test
+#         30 times in a row with its module's fixtures kept (the servers, workers and models are
+#         started once), so a test's own timing is hunted at a fraction of 30 whole runs' cost;
+#         the whole-suite runs above still hunt the start-up and teardown paths.
 #
 # --busy keeps one core spinning in a busy loop beside the tests (the "CPU-bound job beside it" that
 # exposed the timing flakes). Each run's log is kept under .flake-hunt/ (ignored by git); the summary
