@@ -7,7 +7,9 @@ must not slow the rest of the suite.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import textwrap
 import threading
 from pathlib import Path
 
@@ -20,6 +22,14 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice
 
 # The runner's own niceness (0 unless the tests run under nice).
 BEFORE = os.getpriority(os.PRIO_PROCESS, 0) if sys.platform == "linux" else 0
+
+
+@pytest.fixture(autouse=True)
+def only_the_calling_thread(monkeypatch, tmp_path):
+    """The process-wide part would lower this test runner's own threads: the cases below see none
+    (as where /proc is missing); `test_threads_started_before_the_call_are_lowered_too` runs it for real
+    in a process of its own."""
+    monkeypatch.setattr(priority, "THREADS", tmp_path / "no-proc-task")
 
 
 def in_thread(fn):
@@ -99,3 +109,31 @@ def test_an_unreadable_autogroup_line_is_not_written(tmp_path, monkeypatch, text
     applied, _ = in_thread(lambda: lower_process_priority(10, autogroup=path))
     assert applied.autogroup_niceness is None
     assert path.read_text() == text
+
+
+def test_threads_started_before_the_call_are_lowered_too():
+    # In a process of its own: numpy's import starts OpenBLAS's pool (native threads) and a Python
+    # thread is already waiting, both before the call, as in `voice-api worker`; afterwards every
+    # thread of the process runs at the worker's niceness.
+    script = textwrap.dedent(
+        """
+        import os, threading
+        import numpy  # noqa: F401 - starts OpenBLAS's threads
+        from server.worker.priority import lower_process_priority
+        from pathlib import Path
+
+        started = threading.Event()
+        waiting = threading.Thread(target=started.wait, daemon=True)
+        waiting.start()
+        lower_process_priority(7, autogroup=Path("/nonexistent"))
+        tids = os.listdir("/proc/self/task")
+        print(len(tids), sorted({os.getpriority(os.PRIO_PROCESS, int(t)) for t in tids}))
+        """
+    )
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2"}  # a pool even on a one-core runner
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    count, nices = out.stdout.split(maxsplit=1)
+    assert int(count) >= 3  # the main thread, the waiting one and OpenBLAS's
+    assert nices.strip() == f"[{max(7, BEFORE)}]"
