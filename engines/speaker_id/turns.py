@@ -41,7 +41,9 @@ class TurnConfig:
 @dataclass(frozen=True)
 class TurnNaming:
     turns: list[SpeakerTurn]  # the input turns, relabelled
-    identities: dict[str, Match]  # label -> who it is (cluster matches, and labels created here)
+    # label -> who it is: the cluster matches, and labels created here for a speaker no cluster was
+    # named after (score: the mean of the turns given to them)
+    identities: dict[str, Match]
     relabelled: dict[int, str]  # index of a moved turn -> its new label
 
 

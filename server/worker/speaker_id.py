@@ -92,6 +92,14 @@ def identify(
     vectors = encoder.turn_embeddings(audio, diarization.turns, turn_config.min_turn_s)
     naming = name_turns(diarization.turns, vectors, clusters, prints, turn_config)
     exclusive = follow(diarization.exclusive, diarization.turns, naming.turns)
+    log.info(
+        "identification: %d of %d clusters named, %d of %d turns judged on their own, %d relabelled",
+        len(clusters),
+        len(centroids),
+        sum(v is not None for v in vectors),
+        len(vectors),
+        len(naming.relabelled),
+    )
     return Diarization(naming.turns, exclusive), naming.identities
 
 
