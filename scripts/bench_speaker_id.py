@@ -1,10 +1,13 @@
 """Known-speaker identification on the shared dev set: enrol from one recording, name in others.
 
-    .venv/bin/python -m scripts.bench_speaker_id            # the sweep, then the chosen setting in detail
+    .venv/bin/python -m scripts.bench_speaker_id   # before, the per-turn calibration, after
+    .venv/bin/python -m scripts.bench_speaker_id --no-calibrate   # report TurnConfig()'s defaults
 
 The product path, minus HTTP: the neural diarizer (diarize_full) -> each cluster's clean speech
 (engines/speaker_id/encoder.py: overlap removed) -> CAM++ centroid -> match_clusters against the
-registry's voiceprints (engines/speaker_id/matching.py). Enrolment samples are embedded whole by
+registry's voiceprints (engines/speaker_id/matching.py) -> per-turn naming (engines/speaker_id/
+turns.py: each diarizer turn's own clean speech embedded, relabelled where it clearly is someone
+else or clearly not its cluster's speaker; the exclusive view follows). Enrolment samples are embedded whole by
 the same encoder (the API's gate also trims long silences first; these clips have none to speak of).
 
 Speakers (docs/benchmarks.md has the table and the figures):
@@ -25,8 +28,14 @@ round robin, shuffled, 0.3-1.0 s gaps) per seed; --seeds 3 (default) deals them 
 
 Scoring, per reference turn of >= 1.0 s: the name of the hypothesis cluster covering most of it
 (exclusive view). An enrolled speaker's turn is right / wrong (another name) / unnamed; a stranger's
-turn is a false accept if it gets any name. Centroids are computed once per test recording, so every
-(threshold, margin) in the sweep is scored on the same diarization.
+turn is a false accept if it gets any name. Centroids and turn embeddings are computed once per test
+recording, so every setting in the sweep is scored on the same diarization. "solo" figures keep only
+reference turns that nobody speaks over for half their length or more.
+
+Calibration split, by person: a reference turn belongs to the calibration or the held-out part by
+the crc32 parity of its speaker (AMI ids and read clips are global; other files' labels are local
+to the file), so nobody is in both; sample.wav is always held out. The per-turn settings are chosen
+on the calibration part only (TURN_GRID, `calibrate`); every registry holds all enrolled people.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,12 +53,14 @@ os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
 import numpy as np
 
 from engines.speaker_id.matching import MatchConfig, Voiceprint, match_clusters
+from engines.speaker_id.turns import TurnConfig, follow, name_turns
 from engines.types import SAMPLE_RATE as SR
-from engines.types import DiarizationRequest
+from engines.types import Diarization, DiarizationRequest
 from scripts.bench_diarization import read_rttm, read_wav, solo_spans
 from scripts.dev_data import dev_data_dir
 
 MIN_TURN_S = 1.0
+PROBE_MIN_S = 0.5  # turns are embedded down to this much clean speech; the per-turn stage's minimum is swept above it
 TURN_S = 3.0  # read-speech test clips are cut into turns of about this length
 MULTI = {
     "librivox-1": (
@@ -90,6 +102,9 @@ class Recording:
     kind: str  # read | meeting | stranger
     hyp: list[tuple[float, float, str]] = field(default_factory=list)  # exclusive diarization
     centroids: dict[str, np.ndarray] = field(default_factory=dict)
+    diarization: Diarization | None = None
+    turn_vecs: list[np.ndarray | None] = field(default_factory=list)  # per diarizer turn (full view)
+    turn_speech: list[float] = field(default_factory=list)  # each turn's single-speaker seconds
 
 
 def clip(root, name: str) -> np.ndarray:
@@ -162,36 +177,102 @@ def build():
     return diarizer, encoder
 
 
-def prepare(recordings: list[Recording], diarizer, encoder) -> float:
-    started = time.perf_counter()
+def prepare(recordings: list[Recording], diarizer, encoder) -> tuple[float, float]:
+    """(seconds diarizing + cluster centroids, seconds embedding the turns): the per-turn stage's cost."""
+    clusters_s = turns_s = 0.0
     for rec in recordings:
+        started = time.perf_counter()
         d = diarizer.diarize_full(DiarizationRequest(rec.audio))
         rec.hyp = [(t.start, t.end, t.speaker) for t in d.exclusive]
         rec.centroids = encoder.cluster_centroids(encoder.cluster_speech(rec.audio, d))
-    return time.perf_counter() - started
+        rec.diarization = d
+        clusters_s += time.perf_counter() - started
+        started = time.perf_counter()
+        rec.turn_vecs = encoder.turn_embeddings(rec.audio, d.turns, PROBE_MIN_S)
+        rec.turn_speech = turn_speech_s(d.turns, encoder.config.min_piece_s)
+        turns_s += time.perf_counter() - started
+    return clusters_s, turns_s
 
 
-def name_of(rec: Recording, start: float, end: float, names: dict[str, str]) -> str | None:
+def turn_speech_s(turns, min_piece_s: float) -> list[float]:
+    from engines.speaker_id.encoder import _subtract
+    from engines.speakers import overlapped_regions
+
+    overlap = overlapped_regions(turns)
+    return [sum(b - a for a, b in _subtract(t.start, t.end, overlap) if b - a >= min_piece_s) for t in turns]
+
+
+def name_of(hyp, start: float, end: float, names: dict[str, str]) -> str | None:
     cover: Counter[str] = Counter()
-    for s, e, label in rec.hyp:
+    for s, e, label in hyp:
         shared = min(e, end) - max(s, start)
         if shared > 0:
             cover[label] += shared
     return names.get(cover.most_common(1)[0][0]) if cover else None
 
 
-def score(recordings, prints, version, config) -> dict[str, Counter]:
-    """Counters per recording kind: right, wrong, unnamed (enrolled turns), named, anonymous (strangers)."""
+def person(rec: Recording, speaker: str) -> str:
+    """A reference speaker as a person: AMI ids and read clips are global, other files' labels local."""
+    return speaker if rec.kind == "read" or rec.name.startswith("ami") else f"{rec.name}:{speaker}"
+
+
+def part(rec: Recording, speaker: str) -> str:
+    """calibration | held-out, by person (crc32 parity of the name: no person is in both parts);
+    the API test file is never calibrated on."""
+    if rec.name == "sample.wav":
+        return "held-out"
+    return "calibration" if zlib.crc32(person(rec, speaker).encode()) % 2 == 0 else "held-out"
+
+
+def named_view(rec: Recording, prints, version, config, turn_config: TurnConfig | None):
+    """(exclusive turns as labelled, {label: speaker_id}): the cluster match, then (with
+    `turn_config`) the per-turn stage, as the STT job runs them."""
+    matches = match_clusters(rec.centroids, prints, version, config)
+    if turn_config is None or rec.diarization is None:
+        return rec.hyp, {label: m.speaker_id for label, m in matches.items()}
+    full = rec.diarization.turns
+    vectors = [
+        v if v is not None and rec.turn_speech[i] >= turn_config.min_turn_s else None
+        for i, v in enumerate(rec.turn_vecs)
+    ]
+    naming = name_turns(full, vectors, matches, prints, turn_config)
+    exclusive = follow(rec.diarization.exclusive, full, naming.turns)
+    return [(t.start, t.end, t.speaker) for t in exclusive], {k: m.speaker_id for k, m in naming.identities.items()}
+
+
+def overlapped_share(rec: Recording, start: float, end: float, speaker: str) -> float:
+    """How much of a reference turn someone else speaks over (union of the others' turns)."""
+    from engines.speaker_id.encoder import _subtract
+
+    others = sorted((max(s, start), min(e, end)) for s, e, k in rec.turns if k != speaker and e > start and s < end)
+    merged: list[tuple[float, float]] = []
+    for a, b in others:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    alone = sum(b - a for a, b in _subtract(start, end, merged))
+    return 1.0 - alone / max(end - start, 1e-9)
+
+
+def score(
+    recordings, prints, version, config, turn_config=None, split: str | None = None, solo: bool = False
+) -> dict[str, Counter]:
+    """Counters per recording kind: right, wrong, unnamed (enrolled turns), named, anonymous (strangers);
+    with `split`, only the reference turns of that part's people; with `solo`, only turns that
+    nobody else speaks over for half their length or more (in overlap the exclusive view names one
+    voice: a stranger's backchannel inside an enrolled speaker's speech then carries that name)."""
     enrolled = {p.speaker_id for p in prints}
     out: dict[str, Counter] = {}
     for rec in recordings:
-        matches = match_clusters(rec.centroids, prints, version, config)
-        names = {label: m.speaker_id for label, m in matches.items()}
+        hyp, names = named_view(rec, prints, version, config, turn_config)
         c = out.setdefault(rec.kind, Counter())
         for start, end, speaker in rec.turns:
-            if end - start < MIN_TURN_S:
+            if end - start < MIN_TURN_S or (split is not None and part(rec, speaker) != split):
                 continue
-            got = name_of(rec, start, end, names)
+            if solo and overlapped_share(rec, start, end, speaker) >= 0.5:
+                continue
+            got = name_of(hyp, start, end, names)
             if speaker in enrolled:
                 c["right" if got == speaker else "unnamed" if got is None else "wrong"] += 1
             else:
@@ -267,12 +348,109 @@ def pooled(counts: dict[str, Counter]) -> tuple[float, float, Counter]:
     return total["right"] / max(enrolled, 1), total["named"] / max(strangers, 1), total
 
 
+TURN_GRID = {
+    "min_turn_s": (1.0, 1.5, 2.0),
+    "threshold": (0.4, 0.45, 0.5, 0.55, 0.6),
+    "margin": (0.05, 0.1, 0.15),
+    "reject_below": (0.2, 0.3, 0.4, 0.5),
+    "inherit_score": (0.5, 0.6, 0.7, 9.0),  # 9: short turns of a named cluster never inherit
+}
+MAX_FA = 0.02  # the issue's bound on strangers' turns named
+
+
+def turn_scores_by_length(recordings, prints) -> None:
+    """Per-turn scores against the voiceprints by the turn's single-speaker seconds: where a turn
+    becomes long enough to judge (`min_turn_s`). Only turns >= 80 % one reference speaker."""
+    from engines.speaker_id.matching import unit
+
+    ids = [p.speaker_id for p in prints]
+    prints_m = np.stack([p.centroid for p in prints])
+    edges = [0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 1e9]
+    own: dict[int, list[float]] = {}
+    other: dict[int, list[float]] = {}
+    for rec in recordings:
+        assert rec.diarization is not None
+        for t, v, speech in zip(rec.diarization.turns, rec.turn_vecs, rec.turn_speech, strict=True):
+            cover: Counter[str] = Counter()
+            for s, e, k in rec.turns:
+                cover[k] += max(0.0, min(e, t.end) - max(s, t.start))
+            if v is None or not cover:
+                continue
+            truth, share = cover.most_common(1)[0]
+            if share < 0.8 * (t.end - t.start):
+                continue
+            row = prints_m @ unit(v)
+            bin_ = max(i for i, x in enumerate(edges) if speech >= x)
+            if truth in ids:
+                own.setdefault(bin_, []).append(float(row[ids.index(truth)]))
+                other.setdefault(bin_, []).append(float(np.delete(row, ids.index(truth)).max()))
+            else:
+                other.setdefault(bin_, []).append(float(row.max()))
+    print("\nper-turn scores by single-speaker seconds (n=1): own voiceprint | best other voiceprint")
+    for i in range(len(edges) - 1):
+        o, m = np.asarray(own.get(i, [])), np.asarray(other.get(i, []))
+        if not o.size and not m.size:
+            continue
+        hi = "+" if edges[i + 1] > 1e8 else f"-{edges[i + 1]:.1f}"
+        own_txt = f"mean {o.mean():.2f} min {o.min():.2f} below 0.5: {np.mean(o < 0.5):.0%}" if o.size else "-"
+        print(f"  {edges[i]:.1f}{hi:5s} s  own n={o.size:3d} {own_txt:34s} | other n={m.size:3d} max {m.max():.2f}")
+
+
+def calibrate(recordings, samples, embeddings, version, config) -> TurnConfig:
+    """The TURN_GRID point with the most enrolled turns right on the calibration part (mean over
+    n = 1-3) among those naming <= MAX_FA of its strangers' turns; ties: the middle of the tied
+    values of each parameter, so the choice is not at the edge of what the data allow."""
+    import itertools
+
+    results = []
+    for point in itertools.product(*TURN_GRID.values()):
+        tc = TurnConfig(*point)
+        cells = [
+            pooled(score(recordings, registry(samples, embeddings, n, version), version, config, tc, "calibration"))
+            for n in (1, 2, 3)
+        ]
+        results.append((tc, float(np.mean([c[0] for c in cells])), max(c[1] for c in cells)))
+    fit = [r for r in results if r[2] <= MAX_FA] or results
+    best = max(r[1] for r in fit)
+    tied = [r[0] for r in fit if r[1] == best]
+    print(
+        f"\ncalibration: {len(results)} settings, {len(fit)} within {MAX_FA:.0%} FA, "
+        f"best right {best:.1%}, {len(tied)} tied"
+    )
+    middle = {}
+    for name in TURN_GRID:
+        seen = sorted({getattr(t, name) for t in tied})
+        middle[name] = seen[len(seen) // 2]
+    chosen = min(tied, key=lambda t: sum(abs(getattr(t, k) - v) for k, v in middle.items()))
+    print(f"  chosen: {chosen}")
+    return chosen
+
+
+def report(recordings, samples, embeddings, version, config, tc, label: str) -> None:
+    print(f"\n{label}")
+    for split in ("calibration", "held-out", None):
+        for solo in (False, True):
+            for n in (1, 2, 3):
+                counts = score(recordings, registry(samples, embeddings, n, version), version, config, tc, split, solo)
+                right, fa, total = pooled(counts)
+                groups = "; ".join(
+                    f"{kind} {c['right']}/{c['wrong']}/{c['unnamed']} FA {c['named']}/{c['named'] + c['anonymous']}"
+                    for kind, c in sorted(counts.items())
+                )
+                print(
+                    f"  {split or 'pooled':11s} {'solo' if solo else 'all ':4s} n={n}: right {total['right']} "
+                    f"wrong {total['wrong']} unnamed {total['unnamed']} ({right:.1%}); strangers named "
+                    f"{total['named']}/{total['named'] + total['anonymous']} ({fa:.1%}) | {groups}"
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threshold", type=float, default=MatchConfig().threshold)
     parser.add_argument("--margin", type=float, default=MatchConfig().margin)
     parser.add_argument("--seeds", type=int, default=3, help="read-speech conversation sets (5 conversations each)")
     parser.add_argument("--verbose", action="store_true", help="each cluster's best two scores and true speaker")
+    parser.add_argument("--no-calibrate", action="store_true", help="skip the per-turn sweep (report the defaults)")
     args = parser.parse_args()
     root = dev_data_dir()
     if root is None:
@@ -288,55 +466,47 @@ def main() -> None:
     )
     for s, xs in samples.items():
         print(f"  {s:24s} samples (s): {', '.join(f'{x.size / SR:.1f}' for x in xs)}")
-    seconds = prepare(recordings, diarizer, encoder)
+    clusters_s, turns_s = prepare(recordings, diarizer, encoder)
     audio_s = sum(r.audio.size for r in recordings) / SR
-    print(f"diarized + centroids: {len(recordings)} recordings, {audio_s:.0f} s of audio in {seconds:.1f} s")
+    n_turns = sum(len(r.turn_vecs) for r in recordings)
+    print(
+        f"{len(recordings)} recordings, {audio_s:.0f} s of audio: diarized + centroids in {clusters_s:.1f} s; "
+        f"{n_turns} turns embedded in {turns_s:.1f} s"
+    )
+    parts: Counter[tuple[str, bool]] = Counter()
+    for rec in recordings:
+        for s, e, k in rec.turns:
+            if e - s >= MIN_TURN_S:
+                parts[(part(rec, k), k in samples)] += 1
+    print(
+        "split by person: "
+        + ", ".join(f"{p} {'enrolled' if e else 'stranger'} turns {n}" for (p, e), n in sorted(parts.items()))
+    )
+    print(
+        "  enrolled people: " + ", ".join(f"{k} ({part(Recording('', np.zeros(0), [], 'read'), k)})" for k in samples)
+    )
 
-    print("\nsweep (pooled over all recordings): right% of enrolled turns / named% of strangers' turns")
-    header = "thr   margin " + " ".join(f"   n={n} right/FA   " for n in (1, 2, 3))
-    print(header)
-    for threshold in np.arange(0.30, 0.71, 0.05):
-        for margin in (0.0, 0.05, 0.08, 0.12):
-            cells = []
-            for n in (1, 2, 3):
-                right, fa, _ = pooled(
-                    score(
-                        recordings,
-                        registry(samples, embeddings, n, encoder.version),
-                        encoder.version,
-                        MatchConfig(float(threshold), margin),
-                    )
-                )
-                cells.append(f"{100 * right:6.1f} / {100 * fa:4.1f}  ")
-            print(f"{threshold:.2f}  {margin:.2f}   " + " ".join(cells))
-
-    if args.verbose:
-        explain(recordings, registry(samples, embeddings, 1, encoder.version))
+    version = encoder.version
     config = MatchConfig(args.threshold, args.margin)
-    print(f"\nchosen: threshold {config.threshold}, margin {config.margin}")
+    if args.verbose:
+        explain(recordings, registry(samples, embeddings, 1, version))
+    turn_scores_by_length(recordings, registry(samples, embeddings, 1, version))
+    print(f"\ncluster match: threshold {config.threshold}, margin {config.margin}")
     for n in (1, 2, 3):
-        counts = score(recordings, registry(samples, embeddings, n, encoder.version), encoder.version, config)
-        right, fa, total = pooled(counts)
+        prints = registry(samples, embeddings, n, version)
+        own, impostor = score_spread(recordings, prints)
+        k = score_clusters(recordings, prints, version, config)
         print(
-            f"n={n}: enrolled turns right {total['right']}, wrong {total['wrong']}, unnamed {total['unnamed']} "
-            f"({100 * right:.1f}% right); strangers' turns named {total['named']} of "
-            f"{total['named'] + total['anonymous']} ({100 * fa:.1f}%)"
+            f"  n={n}: own voiceprint mean {np.mean(own):.3f} min {min(own):.3f}; best other mean "
+            f"{np.mean(impostor):.3f} max {max(impostor):.3f}; clusters (by majority speaker): enrolled right "
+            f"{k['right']} wrong {k['wrong']} unnamed {k['unnamed']}; strangers' clusters named {k['named']} of "
+            f"{k['named'] + k['anonymous']}"
         )
-        own, impostor = score_spread(recordings, registry(samples, embeddings, n, encoder.version))
-        print(
-            f"    scores: own voiceprint mean {np.mean(own):.3f} min {min(own):.3f} (n={len(own)}); "
-            f"best other voiceprint mean {np.mean(impostor):.3f} max {max(impostor):.3f} (n={len(impostor)})"
-        )
-        k = score_clusters(recordings, registry(samples, embeddings, n, encoder.version), encoder.version, config)
-        print(
-            f"    clusters (by majority speaker): enrolled right {k['right']} wrong {k['wrong']} unnamed "
-            f"{k['unnamed']}; strangers' clusters named {k['named']} of {k['named'] + k['anonymous']}"
-        )
-        for kind, c in sorted(counts.items()):
-            print(
-                f"    {kind:9s} right {c['right']:3d} wrong {c['wrong']:3d} unnamed {c['unnamed']:3d} | "
-                f"strangers named {c['named']:3d} of {c['named'] + c['anonymous']:3d}"
-            )
+    report(recordings, samples, embeddings, version, config, None, "before: the cluster match alone")
+    tc = TurnConfig() if args.no_calibrate else calibrate(recordings, samples, embeddings, version, config)
+    if tc != TurnConfig():
+        report(recordings, samples, embeddings, version, config, TurnConfig(), f"the defaults: {TurnConfig()}")
+    report(recordings, samples, embeddings, version, config, tc, f"after: cluster match + per-turn naming {tc}")
     print(f"load average at end: {Path('/proc/loadavg').read_text().strip()}")
 
 

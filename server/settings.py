@@ -144,6 +144,20 @@ class SpeakerSettings(BaseModel):
     (calibrated with scripts/bench_speaker_id.py; see docs/benchmarks.md)."""
     match_margin: float = Field(default=0.08, ge=0.0, le=2.0)
     """Least lead of the best voiceprint over the cluster's second best, or the cluster stays anonymous."""
+    turn_min_s: float = Field(default=1.0, gt=0)
+    """Least single-speaker speech for a diarization turn to be checked against the voiceprints on
+    its own (after the cluster match); shorter turns follow their cluster (see turn_inherit_score)."""
+    turn_threshold: float = Field(default=0.45, ge=-1.0, le=1.0)
+    """Least cosine similarity for a turn to be given to a speaker other than its cluster's (its
+    clear first choice: see turn_margin). Calibrated with scripts/bench_speaker_id.py."""
+    turn_margin: float = Field(default=0.1, ge=0.0, le=2.0)
+    """Least lead of a turn's best voiceprint over its second best for the turn to be given to it."""
+    turn_reject_below: float = Field(default=0.4, ge=-1.0, le=1.0)
+    """A turn of a named cluster scoring less than this with that speaker loses the name (it moves
+    to an anonymous label of its own)."""
+    turn_inherit_score: float = Field(default=0.7, ge=-1.0)
+    """Turns too short to check keep their cluster's name only when the cluster matched at least
+    this well; under a weaker match they go anonymous with the cluster's rejected turns."""
     enrol_wait_s: float = Field(default=120.0, gt=0)
     """How long POST /v1/speakers (and its samples route) waits for the worker's embedding before
     answering 202 with the task to poll instead."""

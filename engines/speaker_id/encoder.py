@@ -82,11 +82,15 @@ class SpeakerEncoder:
                 raise EngineUnavailable(f"speaker encoder needs torch and torchaudio: {exc}") from exc
         return self._model
 
-    def embed(self, audio: np.ndarray) -> np.ndarray:
-        """(192,) unit embedding of 16 kHz mono float32 speech (the whole clip)."""
+    def embed(self, audio: np.ndarray, shortest_s: float | None = None) -> np.ndarray:
+        """(192,) unit embedding of 16 kHz mono float32 speech (the whole clip), which must last
+        `shortest_s` (default: `min_window_s`)."""
         x = np.ascontiguousarray(np.nan_to_num(audio), dtype=np.float32).reshape(-1)
         cfg = self._config
+        shortest = cfg.min_window_s if shortest_s is None else shortest_s
         pieces = _windows(x.size, int(cfg.window_s * SAMPLE_RATE), int(cfg.min_window_s * SAMPLE_RATE))
+        if not pieces and x.size >= max(shortest * SAMPLE_RATE, 1):
+            pieces = [(0, x.size)]
         if not pieces:
             raise ValueError(f"{x.size / SAMPLE_RATE:.2f} s of audio is too short to embed")
         with self._lock:
@@ -125,6 +129,21 @@ class SpeakerEncoder:
     def cluster_speech(self, audio: np.ndarray, diarization: Diarization) -> dict[str, np.ndarray]:
         """Each cluster's single-speaker speech (overlap removed), concatenated, capped."""
         return clean_speech(audio, diarization.turns, self._config)
+
+    def turn_embeddings(self, audio: np.ndarray, turns: list[SpeakerTurn], min_s: float) -> list[np.ndarray | None]:
+        """One unit embedding per turn of `turns` from its single-speaker speech (overlap removed),
+        None where that lasts less than `min_s`: too short to judge on its own."""
+        overlap = overlapped_regions(turns)
+        out: list[np.ndarray | None] = []
+        for turn in turns:
+            pieces = [
+                audio[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)]
+                for a, b in _subtract(turn.start, turn.end, overlap)
+                if b - a >= self._config.min_piece_s
+            ]
+            speech = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+            out.append(self.embed(speech, min_s) if speech.size and speech.size >= min_s * SAMPLE_RATE else None)
+        return out
 
     def cluster_centroids(self, speech: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """{label: unit embedding} for clusters with enough clean speech."""

@@ -128,8 +128,9 @@ class SttResult:
 
     def named(self, identities: Iterable[SttSpeaker]) -> SttResult:
         """This document with `identities` (each names the cluster `label`) put on it: `speakers`
-        becomes objects, a named cluster's segments, words and turns carry the name; every other
-        cluster becomes (or stays) anonymous. Works on a document named before (relabelling)."""
+        becomes objects (one per cluster of segments or turns), a named cluster's segments, words
+        and turns carry the name; every other cluster becomes (or stays) anonymous. Works on a
+        document named before (relabelling)."""
         who = {s.label: s for s in identities}
 
         def speaker(cluster: str | None) -> tuple[str | None, str | None]:
@@ -153,7 +154,9 @@ class SttResult:
 
         return dataclasses.replace(
             self,
-            speakers=[who.get(label) or SttSpeaker(label, None, None, None) for label in self.labels],
+            # every label an item carries is listed, including a cluster only the diarizer's turns
+            # have (speech nobody transcribed): a client can resolve any label it meets
+            speakers=[who.get(label) or SttSpeaker(label, None, None, None) for label in self.cluster_labels()],
             segments=[segment(s) for s in self.segments],
             turns=None if self.turns is None else [turn(t) for t in self.turns],
         )

@@ -16,7 +16,8 @@ from engines.audio_encode import encode
 from engines.audio_io import decode_mono
 from engines.speaker_id.encoder import SpeakerEncoder
 from engines.speaker_id.matching import Match, MatchConfig, Voiceprint, match_clusters
-from engines.types import SAMPLE_RATE, SpeakerTurn
+from engines.speaker_id.turns import TurnConfig, follow, name_turns
+from engines.types import SAMPLE_RATE, Diarization, SpeakerTurn
 from model_store.speakers import Speaker, SpeakerStore
 from server.settings import Settings
 
@@ -62,18 +63,44 @@ def identify(
     encoder: SpeakerEncoder,
     owner: str,
     selection: Sequence[str],
-    speech: dict[str, np.ndarray],
+    audio: np.ndarray,
+    diarization: Diarization,
     references: Sequence[tuple[str, np.ndarray]] = (),
-) -> dict[str, Match]:
-    """{cluster label: Match} for the clusters whose clean speech matches a selected speaker, or one
-    of the request's own `references` ((name, audio): their Match has an empty speaker_id)."""
+) -> tuple[Diarization, dict[str, Match]]:
+    """(the diarization relabelled by per-turn naming, {label: Match}) against the selected speakers
+    and the request's own `references` ((name, audio): their Match has an empty speaker_id).
+
+    Clusters are matched first (matching.py); then each turn long enough to judge is checked on its
+    own (turns.py), so a cluster the diarizer merged from two people no longer names both. Both
+    views of the diarization get the same labels: words take theirs from the exclusive one."""
     prints = voiceprints(store, encoder, owner, selection) if selection else []
     prints += [Voiceprint("", name, encoder.embed(audio)[None], encoder.version) for name, audio in references]
     if not prints:
-        return {}
-    centroids = encoder.cluster_centroids(speech)
-    config = MatchConfig(threshold=settings.speakers.match_threshold, margin=settings.speakers.match_margin)
-    return match_clusters(centroids, prints, encoder.version, config)
+        return diarization, {}
+    cfg = settings.speakers
+    centroids = encoder.cluster_centroids(encoder.cluster_speech(audio, diarization))
+    clusters = match_clusters(
+        centroids, prints, encoder.version, MatchConfig(threshold=cfg.match_threshold, margin=cfg.match_margin)
+    )
+    turn_config = TurnConfig(
+        min_turn_s=cfg.turn_min_s,
+        threshold=cfg.turn_threshold,
+        margin=cfg.turn_margin,
+        reject_below=cfg.turn_reject_below,
+        inherit_score=cfg.turn_inherit_score,
+    )
+    vectors = encoder.turn_embeddings(audio, diarization.turns, turn_config.min_turn_s)
+    naming = name_turns(diarization.turns, vectors, clusters, prints, turn_config)
+    exclusive = follow(diarization.exclusive, diarization.turns, naming.turns)
+    log.info(
+        "identification: %d of %d clusters named, %d of %d turns judged on their own, %d relabelled",
+        len(clusters),
+        len(centroids),
+        sum(v is not None for v in vectors),
+        len(vectors),
+        len(naming.relabelled),
+    )
+    return Diarization(naming.turns, exclusive), naming.identities
 
 
 def cluster_speech(encoder: SpeakerEncoder, audio: np.ndarray, turns: list[SpeakerTurn]) -> dict[str, np.ndarray]:

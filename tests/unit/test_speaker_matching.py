@@ -205,6 +205,7 @@ def test_naming_and_renaming_a_document():
     assert doc["speakers"] == [
         {"label": "SPEAKER_00", "name": None, "speaker_id": None, "match_score": None},
         {"label": "SPEAKER_01", "name": "Bob", "speaker_id": "spk_b", "match_score": 0.7},
+        {"label": "SPEAKER_02", "name": None, "speaker_id": None, "match_score": None},  # only in turns
     ]
     seg = doc["segments"][1]
     assert seg["speaker"] == "Bob" and seg["label"] == "SPEAKER_01" and seg["speaker_id"] == "spk_b"
@@ -232,7 +233,7 @@ def test_without_identification_the_document_keeps_its_shape():
     assert all("label" not in t for t in plain["turns"])
     # asked for, nobody recognised: who each cluster is (nobody), and the segments as before
     nobody = document().named([]).to_json()
-    assert [s["name"] for s in nobody["speakers"]] == [None, None]
+    assert [s["name"] for s in nobody["speakers"]] == [None, None, None]  # SPEAKER_02 has turns only
     assert nobody["segments"] == plain["segments"] and nobody["turns"] == plain["turns"]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from engines.audio_io import decode_mono
+from engines.speaker_id.matching import Match
 from engines.speakers import assign_speakers, number_speakers
 from engines.types import SAMPLE_RATE, Diarization, DiarizationRequest, SpeakerTurn, TranscriptionRequest
 from server.domain.errors import InvalidRequest
@@ -79,29 +80,40 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
         timings["transcribe"] = time.perf_counter() - started
 
         turns = None
-        diarization = None
+        diarization: Diarization | None = None
         if background is not None and transcript.segments:  # nothing said: its result is not needed
             diarization, timings["diarize"] = background.result()
         elif options.diarize and transcript.segments:
             started = time.perf_counter()
             diarization = _diarize(ctx, options, audio, progress.span(transcribe_end, 95))
             timings["diarize"] = time.perf_counter() - started
-        if diarization is not None and transcript.segments:
-            transcript, turns = number_speakers(assign_speakers(transcript, diarization), diarization.turns)
     finally:
         if background is not None:
             background.stop()  # an early end (error, cancel, time limit) must not leave it running
-    identities = None
-    if turns is not None and (options.speakers or options.known_speakers or options.keep_speaker_audio):
-        started = time.perf_counter()
-        identities = _known_speakers(ctx, task, options, audio, turns)
-        timings["identify"] = time.perf_counter() - started
+    identifying = bool(options.speakers or options.known_speakers)
+    identities: list[SttSpeaker] = []
+    if diarization is not None and transcript.segments:
+        matches: dict[str, Match] = {}
+        if identifying:
+            # before words get their speakers: per-turn naming may move turns to other labels
+            started = time.perf_counter()
+            diarization, matches = _known_speakers(ctx, task, options, audio, diarization)
+            timings["identify"] = time.perf_counter() - started
+        transcript, turns = number_speakers(assign_speakers(transcript, diarization), diarization.turns)
+        numbered = {old.speaker: new.speaker for old, new in zip(diarization.turns, turns, strict=True)}
+        # a request's own reference has no enrolled id: "" in the match, null in the document
+        identities = [
+            SttSpeaker(numbered[label], m.name, m.speaker_id or None, m.score)
+            for label, m in matches.items()
+            if label in numbered
+        ]
+        if identifying or options.keep_speaker_audio:
+            _keep_cluster_audio(ctx, task, audio, turns)
     duration = audio.size / SAMPLE_RATE
     del audio
 
     result = SttResult.from_engine(transcript, include_words=options.word_timestamps, turns=turns)
-    identifying = bool(options.speakers or options.known_speakers)
-    if identities is not None and identifying:
+    if turns is not None and identifying:
         result = result.named(identities)
     ctx.artifacts.write_json(task.id, TRANSCRIPT_ARTIFACT, result.to_json())
     log.info(
@@ -123,17 +135,17 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
     }
 
 
-def _known_speakers(
-    ctx: WorkerContext, task: Task, options: SttOptions, audio: np.ndarray, turns: list[SpeakerTurn]
-) -> list[SttSpeaker]:
-    """Each cluster's clean speech kept with the task (for learning later), and the recognised
-    clusters when the request named known speakers."""
-    encoder = ctx.engines.speaker_encoder()
-    speech = cluster_speech(encoder, audio, turns)
+def _keep_cluster_audio(ctx: WorkerContext, task: Task, audio: np.ndarray, turns: list[SpeakerTurn]) -> None:
+    """Each cluster's clean speech kept with the task, so a cluster can be labelled and learned later."""
+    speech = cluster_speech(ctx.engines.speaker_encoder(), audio, turns)
     for label, samples in speech.items():
         ctx.artifacts.write_bytes(task.id, cluster_artifact(label), wav(samples, ctx.settings.speakers.cluster_audio_s))
-    if not options.speakers and not options.known_speakers:
-        return []
+
+
+def _known_speakers(
+    ctx: WorkerContext, task: Task, options: SttOptions, audio: np.ndarray, diarization: Diarization
+) -> tuple[Diarization, dict[str, Match]]:
+    """The diarization relabelled by identification, and who each (diarizer) label is."""
     references = []
     for index, name in enumerate(options.known_speakers or ()):
         path = ctx.artifacts.path(task.id, reference_artifact(index))
@@ -145,11 +157,13 @@ def _known_speakers(
                 code="audio_too_short",
             )
         references.append((name, clip))
-    matches = identify(ctx.settings, ctx.speakers, encoder, task.owner, options.speakers or [], speech, references)
+    encoder = ctx.engines.speaker_encoder()
+    found = identify(
+        ctx.settings, ctx.speakers, encoder, task.owner, options.speakers or [], audio, diarization, references
+    )
     for index in range(len(references)):
         ctx.artifacts.remove(task.id, reference_artifact(index))  # inputs, like the upload: not kept once used
-    # a request's own reference has no enrolled id: "" in the match, null in the document
-    return [SttSpeaker(label, m.name, m.speaker_id or None, m.score) for label, m in matches.items()]
+    return found
 
 
 def _diarize(ctx: WorkerContext, options: SttOptions, audio, progress) -> Diarization:

@@ -1,0 +1,139 @@
+"""Per-turn naming after the cluster match: pure numpy, no model, no I/O.
+
+The cluster match (matching.py) names whole clusters, so a cluster the diarizer merged from two
+people gives its name to both, or (left anonymous by the margin) to neither. Here each diarizer
+turn with enough single-speaker speech to embed is scored against the voiceprints on its own:
+
+  * a turn of a named cluster keeps the name unless it is clearly someone else's (that speaker is
+    the turn's clear first choice: score >= threshold, lead >= margin) or scores below
+    `reject_below` with the cluster's speaker (a stranger's turn absorbed into the cluster);
+  * a turn of an anonymous cluster that is clearly someone's goes to that speaker;
+  * a turn too short to embed keeps its cluster's decision only when the cluster matched with at
+    least `inherit_score`; under a weaker cluster match it is split off with the rejected turns.
+
+The document stays consistent by relabelling turns, never by naming a turn inside a label:
+one enrolled speaker is one label (the cluster named after them, else a new label shared by every
+turn given to them), and the turns a named cluster rejects go to one new anonymous label per
+cluster (most often the other person of a merged pair). Thresholds: scripts/bench_speaker_id.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from engines.speaker_id.matching import Match, Voiceprint, runner_up, unit
+from engines.types import SpeakerTurn
+
+
+@dataclass(frozen=True)
+class TurnConfig:
+    # Calibrated on part of the dev set, reported on the rest (docs/benchmarks.md, issue 16).
+    min_turn_s: float = 1.0  # least single-speaker speech for a turn to be judged on its own
+    threshold: float = 0.45  # a turn is a speaker's when it scores this much with them...
+    margin: float = 0.1  # ...and leads its second-best speaker by this much
+    reject_below: float = 0.4  # a named cluster's turn scoring less with that speaker loses the name
+    inherit_score: float = 0.7  # short turns keep a cluster's name only when the cluster matched this well
+
+
+@dataclass(frozen=True)
+class TurnNaming:
+    turns: list[SpeakerTurn]  # the input turns, relabelled
+    # label -> who it is: the cluster matches, and labels created here for a speaker no cluster was
+    # named after (score: the mean of the turns given to them)
+    identities: dict[str, Match]
+    relabelled: dict[int, str]  # index of a moved turn -> its new label
+
+
+def clear_choices(scores: np.ndarray, threshold: float, margin: float) -> list[int | None]:
+    """Per row: the column that passes `threshold` with a `margin` lead over the row's runner-up."""
+    if scores.size == 0:
+        return [None] * scores.shape[0]
+    lead = scores - runner_up(scores)
+    best = scores.argmax(axis=1)
+    return [int(b) if scores[r, b] >= threshold and lead[r, b] >= margin else None for r, b in enumerate(best.tolist())]
+
+
+def name_turns(
+    turns: Sequence[SpeakerTurn],
+    vectors: Sequence[np.ndarray | None],
+    clusters: Mapping[str, Match],
+    voiceprints: Sequence[Voiceprint],
+    config: TurnConfig | None = None,
+) -> TurnNaming:
+    """`vectors[i]`: turn i's unit embedding, None when it was too short to embed (see TurnConfig)."""
+    cfg = config or TurnConfig()
+    keys = [(v.speaker_id, v.name) for v in voiceprints]
+    column = {(m.speaker_id, m.name): keys.index((m.speaker_id, m.name)) for m in clusters.values()}
+    label_of = {column[(m.speaker_id, m.name)]: label for label, m in clusters.items()}  # one speaker, one label
+    identities = dict(clusters)
+    taken = {t.speaker for t in turns} | set(clusters)
+    rejected: dict[str, str] = {}  # named cluster -> the anonymous label of the turns it rejected
+    given: dict[int, list[float]] = {}  # speaker column -> scores of the turns given to a new label
+
+    def fresh() -> str:
+        n = len(taken)
+        while f"SPEAKER_{n:02d}" in taken:
+            n += 1
+        taken.add(f"SPEAKER_{n:02d}")
+        return f"SPEAKER_{n:02d}"
+
+    judged = [i for i, v in enumerate(vectors) if v is not None]
+    scores = np.zeros((len(turns), len(voiceprints)))
+    if judged and voiceprints:
+        prints = np.stack([v.centroid for v in voiceprints])
+        scores[judged] = np.stack([unit(vectors[i]) for i in judged]) @ prints.T  # type: ignore[arg-type]
+    choices = clear_choices(scores, cfg.threshold, cfg.margin)
+
+    out: list[SpeakerTurn] = []
+    moved: dict[int, str] = {}
+    for i, turn in enumerate(turns):
+        match = clusters.get(turn.speaker)
+        own = column[(match.speaker_id, match.name)] if match is not None else None
+        to: int | None = None  # the speaker column the turn goes to
+        reject = False
+        if vectors[i] is None:
+            reject = match is not None and match.score < cfg.inherit_score
+        elif choices[i] is not None and choices[i] != own:
+            to = choices[i]
+        elif own is not None and scores[i, own] < cfg.reject_below:
+            reject = True
+        label = turn.speaker
+        if to is not None:
+            if to not in label_of:
+                label_of[to] = fresh()
+            label = label_of[to]
+            if label not in clusters:
+                given.setdefault(to, []).append(float(scores[i, to]))
+        elif reject:
+            if turn.speaker not in rejected:
+                rejected[turn.speaker] = fresh()
+            label = rejected[turn.speaker]
+        if label != turn.speaker:
+            moved[i] = label
+        out.append(SpeakerTurn(turn.start, turn.end, label))
+    for col, got in given.items():
+        v = voiceprints[col]
+        identities[label_of[col]] = Match(v.speaker_id, v.name, round(float(np.mean(got)), 4))
+    return TurnNaming(out, identities, moved)
+
+
+def follow(
+    view: Sequence[SpeakerTurn], before: Sequence[SpeakerTurn], after: Sequence[SpeakerTurn]
+) -> list[SpeakerTurn]:
+    """Another view of the same diarization (the exclusive one) relabelled as `before` became
+    `after`: each of its turns takes the new label of the same-label turn it overlaps most."""
+    by_label: dict[str, list[tuple[SpeakerTurn, str]]] = {}
+    for old, new in zip(before, after, strict=True):
+        by_label.setdefault(old.speaker, []).append((old, new.speaker))
+    out = []
+    for turn in view:
+        best, label = 0.0, turn.speaker
+        for old, new_label in by_label.get(turn.speaker, ()):
+            shared = min(turn.end, old.end) - max(turn.start, old.start)
+            if shared > best:
+                best, label = shared, new_label
+        out.append(SpeakerTurn(turn.start, turn.end, label))
+    return out
