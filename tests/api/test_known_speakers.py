@@ -320,7 +320,7 @@ def test_openai_known_speaker_references_name_the_diarized_segments(app):
     assert late and set(late) == {"Customer"}  # 21.8-27.9 s is speaker91 alone in the reference
 
 
-def test_openai_known_speakers_need_diarized_json_and_matching_counts(app):
+def test_openai_known_speakers_need_diarized_json_matching_counts_and_distinct_names(app):
     client, headers, _ = app
     clip = wav_bytes(read_wav(sample_wav())[0][: 3 * RATE])
 
@@ -336,6 +336,12 @@ def test_openai_known_speakers_need_diarized_json_and_matching_counts(app):
         {"known_speaker_names[]": "A", "known_speaker_references[]": "data:audio/wav;base64,AAAA"},
         {"response_format": "diarized_json", "known_speaker_names[]": ["A", "B"], "known_speaker_references[]": "x"},
         {"response_format": "diarized_json", "known_speaker_names[]": "A", "known_speaker_references[]": "not-a-url"},
+        {
+            "response_format": "diarized_json",
+            "known_speaker_names[]": ["A", "A"],
+            "known_speaker_references[]": ["data:audio/wav;base64,AAAA"] * 2,
+        },
+        {"response_format": "diarized_json", "known_speaker_names[]": " ", "known_speaker_references[]": "data:,AA"},
     ):
         response = post(**fields)
         assert response.status_code == 400, response.text

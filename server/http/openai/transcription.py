@@ -92,6 +92,9 @@ def parse_form(fields: dict[str, str | list[str]], translate: bool) -> Transcrip
             raise BadRequest(
                 f"give one {REFERENCES} per {NAMES}, at most {MAX_REFERENCES}", code="invalid_value", param=REFERENCES
             )
+        if any(not name.strip() for name in names) or len(set(names)) != len(names):
+            # Two clips under one name would be two voiceprints of one person, matched apart.
+            raise BadRequest(f"{NAMES} must be distinct, non-empty names", code="invalid_value", param=NAMES)
         options["known_speakers"] = names
     clips = tuple(data_url_bytes(r) for r in references)
     return TranscriptionForm(model, response_format, granularities, stream, SttOptions.parse(options), clips)
