@@ -2,7 +2,7 @@
 
     PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.bench_dev_diarization [--engine neural|builtin]
     PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.bench_dev_diarization --set overlap_bias=0 --monologues
-    PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.bench_dev_diarization --sweep \
+    PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.bench_dev_diarization --sweep --ratios 0.1,0.2 \
         --biases 0,1,2,3 --overlap-biases=-0.5,0,0.5,1 --exclude 0,1 --thresholds 0.7,0.8,0.9 --out sweep.json
 
 Scoring: pyannote.metrics DiarizationErrorRate(collar=0.25, skip_overlap=False) on the diarizer's
@@ -112,7 +112,9 @@ def evaluate(diarizer, files, hinted: bool = False) -> None:
     )
 
 
-def sweep(files, steps, biases, overlap_biases, exclude, thresholds, sizes, offs, out: str | None = None) -> None:
+def sweep(
+    files, steps, biases, overlap_biases, exclude, thresholds, sizes, offs, ratios=(0.2,), out: str | None = None
+) -> None:
     """Every setting scored from one segmentation forward per file and step (logits cached, each
     speech bias binarised from them) and one set of embeddings per (step, bias, exclusion)."""
     import dataclasses
@@ -147,12 +149,9 @@ def sweep(files, steps, biases, overlap_biases, exclude, thresholds, sizes, offs
                     emb = pipeline.embed(torch.from_numpy(a), seg, lambda *a, **k: None)
                 cached[name] = (seg, pipeline.speaker_count(seg), emb)
             print(f"  bias {bias}/{obias} exclude {excl}: embeddings {time.process_time() - c0:.0f} CPU s", flush=True)
-            for threshold, size, off in itertools.product(thresholds, sizes, offs):
-                pipeline.params = dataclasses.replace(
-                    base,
-                    min_duration_off=off,
-                    clustering=AhcParams(threshold=threshold, method="centroid", min_cluster_size=size),
-                )
+            for threshold, size, off, ratio in itertools.product(thresholds, sizes, offs, ratios):
+                clustering = AhcParams(threshold, "centroid", size, min_active_ratio=ratio)
+                pipeline.params = dataclasses.replace(base, min_duration_off=off, clustering=clustering)
                 per = {}
                 for name, a, ref in files:
                     seg, count, emb = cached[name]
@@ -170,7 +169,8 @@ def sweep(files, steps, biases, overlap_biases, exclude, thresholds, sizes, offs
                         d["confusion"],
                         d["total"],
                     )
-                results[f"{step} {bias}/{obias} {int(excl)} {threshold} {size} {off}"] = per
+                ratio_key = "" if ratio == 0.2 else f" r{ratio}"
+                results[f"{step} {bias}/{obias} {int(excl)} {threshold} {size} {off}{ratio_key}"] = per
     if out:
         with open(out, "w") as f:
             json.dump(results, f)
@@ -235,6 +235,7 @@ def main() -> None:
     parser.add_argument("--thresholds", default="0.6,0.7,0.8,0.9")
     parser.add_argument("--sizes", default="1,3")
     parser.add_argument("--offs", default="0.0", help="min_duration_off values for --sweep")
+    parser.add_argument("--ratios", default="0.2", help="clustering min_active_ratio values for --sweep")
     parser.add_argument("--out", help="--sweep: write every setting's per-file errors to this JSON file")
     parser.add_argument("--summarise", help="print the table of a --out JSON file and stop")
     parser.add_argument(
@@ -266,6 +267,7 @@ def main() -> None:
             floats(args.thresholds),
             [int(v) for v in args.sizes.split(",")],
             floats(args.offs),
+            floats(args.ratios),
             args.out,
         )
         return

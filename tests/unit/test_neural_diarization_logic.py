@@ -116,3 +116,19 @@ def test_exclusion_drops_overlapped_frames_unless_too_little_speech_remains(mode
     # speaker 1 has no clean frame left: its whole (overlapped) speech is used, as pyannote does
     assert second.tolist() == seg[0, :, 1].tolist()
     assert third.sum() == 0
+
+
+def test_min_active_ratio_decides_which_local_speakers_are_clustered():
+    from engines.diarization.ahc import AhcParams, agglomerative_clustering
+
+    # one chunk of 100 frames: speaker 0 alone on 80 frames, speaker 1 alone on 15, speaker 2 silent
+    seg = np.zeros((1, 100, 3), np.float32)
+    seg[0, :80, 0] = 1
+    seg[0, 80:95, 1] = 1
+    embeddings = np.array([[[1.0, 0.0], [0.0, 1.0], [np.nan, np.nan]]])
+    # pyannote's 0.2: only speaker 0 is clustered, so one cluster, which speaker 1 joins
+    clusters, _ = agglomerative_clustering(embeddings, seg, AhcParams(threshold=0.8))
+    assert clusters[0, :2].tolist() == [0, 0]
+    # at 0.1 speaker 1's 15 % is enough: two clusters (orthogonal voices are 1.41 apart)
+    clusters, _ = agglomerative_clustering(embeddings, seg, AhcParams(threshold=0.8, min_active_ratio=0.1))
+    assert clusters[0, 0] != clusters[0, 1]
