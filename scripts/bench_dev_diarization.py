@@ -1,16 +1,22 @@
 """Diarization on the shared dev set (12 recordings with reference RTTM) plus pyannote's sample.wav.
 
     PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.bench_dev_diarization [--engine neural|builtin]
-    PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.bench_dev_diarization --sweep --steps 0.1,0.2
+    PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.bench_dev_diarization --set overlap_bias=0 --monologues
+    PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.bench_dev_diarization --sweep --ratios 0.1,0.2 \
+        --biases 0,1,2,3 --overlap-biases=-0.5,0,0.5,1 --exclude 0,1 --thresholds 0.7,0.8,0.9 --out sweep.json
 
 Scoring: pyannote.metrics DiarizationErrorRate(collar=0.25, skip_overlap=False) on the diarizer's
 own turns (overlapping ones included); "pooled" sums errors and reference time over files. Timing:
 wall seconds and process CPU seconds (the 2 cores are shared with other developers, so wall time
-is noisy; CPU seconds are steadier but inflate too when cores are oversubscribed).
+is noisy; CPU seconds are steadier but inflate too when cores are oversubscribed). `--set` changes
+one NeuralDiarizerConfig field; `--monologues` also counts speakers on one-reader recordings.
 
---sweep (neural engine): segmentation + embeddings are computed once per file and step (pyannote's
-training-mode cache), then every clustering setting is scored from them. Files in HELD_OUT are
-left out of the choice and reported apart, as a check. Figures: docs/benchmarks.md.
+--sweep (neural engine, the engine's own NeuralPipeline): the segmentation network runs once per
+file and step (its logits kept), each (speech bias, overlap bias) binarises them, embeddings are
+computed once per (step, biases, overlap exclusion), then every clustering threshold,
+min_cluster_size and min_duration_off is scored from them. Files in HELD_OUT are left out of the
+choice and reported apart, as a check. `--out` keeps every setting's per-file errors (JSON) for
+`--summarise`. Figures: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -106,44 +112,115 @@ def evaluate(diarizer, files, hinted: bool = False) -> None:
     )
 
 
-def sweep(files, steps: list[float], thresholds: list[float], sizes: list[int]) -> None:
+def sweep(
+    files, steps, biases, overlap_biases, exclude, thresholds, sizes, offs, ratios=(0.2,), out: str | None = None
+) -> None:
+    """Every setting scored from one segmentation forward per file and step (logits cached, each
+    speech bias binarised from them) and one set of embeddings per (step, bias, exclusion)."""
+    import dataclasses
+    import json
+    import math
+
     import torch
+
+    from engines.diarization.ahc import AhcParams
+    from engines.diarization.neural import turns_from
 
     torch.set_num_threads(1)  # as the engine runs (see NeuralDiarizerConfig.torch_threads)
     results = {}
     for step in steps:
-        diarizer = neural_diarizer(segmentation_step=step)
-        pipeline = diarizer.pipeline()
-        pipeline.training = True  # caches segmentation + embeddings in each file dict
-        cache = {name: {"waveform": torch.from_numpy(a)[None], "sample_rate": SR, "uri": name} for name, a, _ in files}
+        pipeline = neural_diarizer(segmentation_step=step).pipeline()
+        model = pipeline.segmentation
+        base = pipeline.params
         c0 = time.process_time()
-        for threshold, size in itertools.product(thresholds, sizes):
-            pipeline.instantiate(
-                {
-                    "segmentation": {"min_duration_off": 0.0},
-                    "clustering": {"method": "centroid", "threshold": threshold, "min_cluster_size": size},
-                }
+        with torch.inference_mode():
+            pipeline._infer = lambda chunks, model=model: model.logits(chunks[:, None]).numpy()
+            logits = {name: pipeline.segment(torch.from_numpy(a), lambda *a, **k: None) for name, a, _ in files}
+        print(f"step {step}: segmentation {time.process_time() - c0:.0f} CPU s", flush=True)
+        for bias, obias, excl in itertools.product(biases, overlap_biases, exclude):
+            c0 = time.process_time()
+            pipeline.params = dataclasses.replace(
+                base, speech_bias=bias, overlap_bias=obias, embedding_exclude_overlap=excl
             )
-            cal, held, exact, per = metric(), metric(), 0, {}
-            for name, _, ref in files:
-                out = pipeline(cache[name])
-                hyp = [(s.start, s.end, k) for s, _, k in out.speaker_diarization.itertracks(yield_label=True)]
-                r, h = annotation(ref), annotation(hyp)
-                n_ref, n_hyp = len({k for *_, k in ref}), len({k for *_, k in hyp})
-                per[name] = (n_hyp, 100 * metric()(r, h))
-                if name == "sample.wav":
-                    continue
-                (held if name in HELD_OUT else cal)(r, h)
-                exact += n_hyp == n_ref
-            results[(step, threshold, size)] = (abs(cal), abs(held), exact, per)
-        print(f"step {step}: embeddings for all files in {time.process_time() - c0:.0f} CPU s (incl. all settings)")
-    print(f"\n{'step':>5s} {'thr':>5s} {'mcs':>4s} {'cal DER':>8s} {'held DER':>8s} {'exact':>6s} {'sample':>12s}")
-    for (step, threshold, size), (cal, held, exact, per) in sorted(results.items(), key=lambda kv: kv[1][0]):
+            cached = {}
+            for name, a, _ in files:
+                with torch.inference_mode():
+                    seg = model.binarize(torch.from_numpy(logits[name]), bias, obias).numpy()
+                    emb = pipeline.embed(torch.from_numpy(a), seg, lambda *a, **k: None)
+                cached[name] = (seg, pipeline.speaker_count(seg), emb)
+            print(f"  bias {bias}/{obias} exclude {excl}: embeddings {time.process_time() - c0:.0f} CPU s", flush=True)
+            for threshold, size, off, ratio in itertools.product(thresholds, sizes, offs, ratios):
+                clustering = AhcParams(threshold, "centroid", size, min_active_ratio=ratio)
+                pipeline.params = dataclasses.replace(base, min_duration_off=off, clustering=clustering)
+                per = {}
+                for name, a, ref in files:
+                    seg, count, emb = cached[name]
+                    if np.nanmax(count) == 0:
+                        hyp = []
+                    else:
+                        res = pipeline.cluster_and_reconstruct(seg, count, emb, None, 1, math.inf)
+                        hyp = turns_from(res.turns, a.size / SR)
+                    d = metric()(annotation(ref), annotation(hyp), detailed=True)
+                    per[name] = (
+                        len({k for *_, k in hyp}),
+                        len({k for *_, k in ref}),
+                        d["missed detection"],
+                        d["false alarm"],
+                        d["confusion"],
+                        d["total"],
+                    )
+                ratio_key = "" if ratio == 0.2 else f" r{ratio}"
+                results[f"{step} {bias}/{obias} {int(excl)} {threshold} {size} {off}{ratio_key}"] = per
+    if out:
+        with open(out, "w") as f:
+            json.dump(results, f)
+    summarise(results)
+
+
+def summarise(results: dict) -> None:
+    def pooled(per, names):
+        err = sum(per[n][2] + per[n][3] + per[n][4] for n in names)
+        return 100 * err / max(sum(per[n][5] for n in names), 1e-9)
+
+    rows = []
+    for key, per in results.items():
+        dev = [n for n in per if n != "sample.wav"]
+        cal = [n for n in dev if n not in HELD_OUT]
+        held = [n for n in dev if n in HELD_OUT]
+        exact = sum(per[n][0] == per[n][1] for n in dev)
+        rows.append((pooled(per, cal), pooled(per, held), pooled(per, dev), exact, key, per))
+    print(f"\n{'step bias excl thr mcs off':28s} {'cal':>5s} {'held':>5s} {'all12':>5s} {'exact':>5s} sample")
+    for cal, held, dev, exact, key, per in sorted(rows)[:40]:
+        s = per["sample.wav"]
         print(
-            f"{step:5.2f} {threshold:5.2f} {size:4d} {100 * cal:8.1f} {100 * held:8.1f} {exact:4d}/12 "
-            f"{per['sample.wav'][0]:3d} {per['sample.wav'][1]:5.1f}%  "
-            + " ".join(f"{n[:10]}:{c}/{d:.0f}" for n, (c, d) in per.items() if n != "sample.wav")
+            f"{key:28s} {cal:5.1f} {held:5.1f} {dev:5.1f} {exact:3d}/12 {s[0]} {pooled(per, ['sample.wav']):4.1f}% "
+            + " ".join(f"{n[-6:]}:{per[n][0]}/{pooled(per, [n]):.0f}" for n in per if n != "sample.wav")
         )
+
+
+# One reader each (the dev set's README: "Each STT clip has one speaker"; the groups are its
+# speaker groups), joined with 0.4 s of silence: the diarizer must find one speaker in each.
+MONOLOGUES = {
+    "lj (4 clips)": ("lj_LJ001-0001", "lj_LJ001-0003", "lj_LJ001-0005", "lj_LJ001-0007"),
+    "librivox reader 1 (5 clips)": tuple(f"ps_librivox_0{n}" for n in (870, 880, 890, 920, 930)),
+    "ls_2412-153948-0000": ("ls_2412-153948-0000",),
+    "ls_1995-1837-0001": ("ls_1995-1837-0001",),
+    "pv_leopard_test": ("pv_leopard_test",),
+}
+
+
+def monologues(diarizer) -> None:
+    from scripts.dev_data import dev_data_dir
+
+    root = dev_data_dir()
+    if root is None:
+        raise SystemExit("dev set not found: set VOICE_API_DEV_DATA or put shared/data/dev beside the repo")
+    gap = np.zeros(int(0.4 * SR), np.float32)
+    for label, names in MONOLOGUES.items():
+        clips = [read_wav(root / "stt" / f"{n}.wav") for n in names]
+        audio = np.concatenate([part for clip in clips for part in (clip, gap)])
+        turns = diarizer.diarize(DiarizationRequest(audio=audio))
+        print(f"monologue {label:28s} {audio.size / SR:5.1f} s: {len({t.speaker for t in turns})} speaker(s)")
 
 
 def main() -> None:
@@ -152,23 +229,65 @@ def main() -> None:
     parser.add_argument("--hinted", action="store_true", help="give each file its reference speaker count")
     parser.add_argument("--sweep", action="store_true", help="calibrate the neural engine's clustering")
     parser.add_argument("--steps", default="0.2", help="segmentation steps for --sweep (fractions of 10 s)")
-    parser.add_argument("--thresholds", default="0.5,0.6,0.7,0.8,0.9")
-    parser.add_argument("--sizes", default="1,3,6,12")
+    parser.add_argument("--biases", default="0,1,2", help="speech biases for --sweep")
+    parser.add_argument("--overlap-biases", default="0", help="overlap biases for --sweep")
+    parser.add_argument("--exclude", default="0,1", help="embedding_exclude_overlap values for --sweep")
+    parser.add_argument("--thresholds", default="0.6,0.7,0.8,0.9")
+    parser.add_argument("--sizes", default="1,3")
+    parser.add_argument("--offs", default="0.0", help="min_duration_off values for --sweep")
+    parser.add_argument("--ratios", default="0.2", help="clustering min_active_ratio values for --sweep")
+    parser.add_argument("--out", help="--sweep: write every setting's per-file errors to this JSON file")
+    parser.add_argument("--summarise", help="print the table of a --out JSON file and stop")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        help="NeuralDiarizerConfig field, e.g. speech_bias=0 (repeatable)",
+    )
+    parser.add_argument("--monologues", action="store_true", help="also count speakers on one-reader recordings")
     args = parser.parse_args()
+    if args.summarise:
+        import json
+
+        with open(args.summarise) as f:
+            summarise(json.load(f))
+        return
     files = inputs()
     if args.sweep:
+
+        def floats(text: str) -> list[float]:
+            return [float(v) for v in text.split(",")]
+
         sweep(
             files,
-            [float(s) for s in args.steps.split(",")],
-            [float(t) for t in args.thresholds.split(",")],
-            [int(s) for s in args.sizes.split(",")],
+            floats(args.steps),
+            floats(args.biases),
+            floats(args.overlap_biases),
+            [bool(int(v)) for v in args.exclude.split(",")],
+            floats(args.thresholds),
+            [int(v) for v in args.sizes.split(",")],
+            floats(args.offs),
+            floats(args.ratios),
+            args.out,
         )
         return
-    diarizer = neural_diarizer() if args.engine == "neural" else builtin_diarizer()
+    overrides = {k: type_of(k)(v) for k, v in (item.split("=", 1) for item in args.set)}
+    diarizer = neural_diarizer(**overrides) if args.engine == "neural" else builtin_diarizer()
     t0 = time.perf_counter()
     diarizer.diarize(DiarizationRequest(audio=files[0][1][: 5 * SR]))
     print(f"{args.engine}: model load + first call {time.perf_counter() - t0:.1f} s")
     evaluate(diarizer, files, hinted=args.hinted)
+    if args.monologues:
+        monologues(diarizer)
+
+
+def type_of(field: str):
+    import dataclasses
+
+    from engines.diarization.neural import NeuralDiarizerConfig
+
+    kind = {f.name: f.type for f in dataclasses.fields(NeuralDiarizerConfig)}[field]
+    return {"float": float, "int": int, "bool": lambda v: v.lower() in ("1", "true")}.get(str(kind), str)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,9 @@ class AhcParams:
     method: str = "centroid"
     min_cluster_size: int = 1
     metric: str = "cosine"
+    # pyannote's: a (chunk, speaker) embedding is clustered when it holds this share of its chunk as
+    # single-speaker speech (others are only assigned to the clusters afterwards)
+    min_active_ratio: float = 0.2
 
 
 def set_num_clusters(
@@ -148,7 +151,7 @@ def agglomerative_clustering(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(chunks, speakers, dim) embeddings + (chunks, frames, speakers) binary segmentation ->
     hard clusters (chunks, speakers) and centroids."""
-    train, chunk_idx, speaker_idx = filter_embeddings(embeddings, segmentations)
+    train, chunk_idx, speaker_idx = filter_embeddings(embeddings, segmentations, params.min_active_ratio)
     num_clusters, min_clusters, max_clusters = set_num_clusters(
         train.shape[0], num_clusters, min_clusters, max_clusters
     )

@@ -10,8 +10,9 @@ importing pyannote.audio, whose `lightning` import alone held ~390 MB of the wor
 Both diarizations pyannote computes are returned: the turns (overlapping where two people talk at
 once) and the exclusive one (one speaker per instant), which transcripts use for words/segments.
 
-The setting (segmentation step, clustering threshold, min_cluster_size) was calibrated on the dev
-set; see scripts/bench_diarization.py and docs/benchmarks.md.
+The setting (segmentation step, detection biases, overlap excluded from embeddings, clustering
+threshold, min_cluster_size) was calibrated on the dev set with three files held out; see
+`python -m scripts.bench_dev_diarization --sweep` and docs/benchmarks.md (issue 11).
 """
 
 from __future__ import annotations
@@ -54,7 +55,23 @@ class NeuralDiarizerConfig:
     # pyannote's heuristic already lowers it on short files; larger values (3-12) merged real
     # speakers of the short meetings (calibration DER 28% against 22%).
     min_cluster_size: int = 1
+    # pyannote's same-speaker gap filling. 0.5 s scored 0.7 points better on the calibration files
+    # (19.5% against 20.2%), all of it on references that count pauses as speech (pyAudioAnalysis'),
+    # but worse on the held-out files (36.7% against 36.1%) and on sample.wav (7.2% against 2.3%).
     min_duration_off: float = 0.0
+    # Detection biases on the powerset segmentation's logits (SegmentationModel.binarize), not in
+    # pyannote. speech_bias (every speaking class against silence): 1-3 found more of the AMI
+    # far-field speech but as much false alarm and confusion elsewhere (calibration DER 20.5% at 0,
+    # 21.8% at 1, 24.5% at 2, 29.7% at 3; held-out 40.2 / 46.0 / 46.4 / 46.7%), so 0.
+    speech_bias: float = 0.0
+    # overlap_bias (two-speaker classes against one speaker): 0.5 took the calibration files from
+    # 20.5% to 20.2% and the held-out ones from 40.2% to 36.1% (missed overlap found); 1.0 scored
+    # 23.3% / 35.8%, -0.5 22.4% / 42.2%. (All at threshold 0.8, overlap excluded from embeddings.)
+    overlap_bias: float = 0.5
+    # pyannote's embedding_exclude_overlap (its speaker-diarization-3.1 setting): each local
+    # speaker's CAM++ embedding from its frames without a second speaker. Confusion 10.2% -> 8.0%
+    # of the 12 files' speech; calibration DER 22.2% -> 20.5%, held-out 43.8% -> 40.2%.
+    embedding_exclude_overlap: bool = True
     embedding_batch_size: int = 32  # (chunk, speaker) pairs handed to CAM++ per call (it re-batches by length)
     # Windows per segmentation forward. SincNet's first layer holds 80 x 16,000 floats per 10 s window
     # (5 MB, twice with its abs): 32 windows took +344 MB of peak RSS, 4 windows +75 MB, at the same
@@ -86,6 +103,9 @@ def _build_pipeline(config: NeuralDiarizerConfig):
         segmentation_batch_size=config.segmentation_batch_size,
         embedding_batch_size=config.embedding_batch_size,
         min_duration_off=config.min_duration_off,
+        speech_bias=config.speech_bias,
+        overlap_bias=config.overlap_bias,
+        embedding_exclude_overlap=config.embedding_exclude_overlap,
         clustering=AhcParams(threshold=config.threshold, method="centroid", min_cluster_size=config.min_cluster_size),
     )
     return NeuralPipeline(

@@ -4,9 +4,12 @@ The steps and their arithmetic are pyannote's (MIT, (c) CNRS / pyannoteAI), so t
 same as its pipeline's with the same models and settings (tests/engines/test_diarization_neural.py
 compares both on real speech):
 
-  1. segmentation: 10 s windows every `step` x 10 s, each (frames, 3 local speakers) 0/1 activity;
+  1. segmentation: 10 s windows every `step` x 10 s, each (frames, 3 local speakers) 0/1 activity
+     (the argmax powerset class; here optionally after the detection biases of
+     SegmentationModel.binarize, which pyannote does not have: 0 gives pyannote's result);
   2. speaker count per output frame: the windows' summed activity, averaged where they overlap;
-  3. one CAM++ embedding per (window, local speaker), from the frames that speaker is active in;
+  3. one CAM++ embedding per (window, local speaker), from the frames that speaker is active in
+     (without the frames of overlapped speech with embedding_exclude_overlap, as pyannote does);
   4. agglomerative clustering of those embeddings into global speakers (ahc.py);
   5. reconstruction: per frame, the `count` global speakers with the most activity; the exclusive
      view keeps one speaker per instant (count capped at 1);
@@ -41,6 +44,13 @@ class PipelineParams:
     embedding_batch_size: int = 32
     min_duration_off: float = 0.0
     clustering: AhcParams = AhcParams()
+    # Not pyannote's (0.0 is its plain argmax): added to the segmentation's non-silent powerset
+    # logits before the argmax (SegmentationModel.binarize), a detection threshold.
+    speech_bias: float = 0.0
+    overlap_bias: float = 0.0  # added to the classes of two speakers on top of speech_bias
+    # pyannote's embedding_exclude_overlap: embed each local speaker from its frames without a
+    # second speaker, unless that leaves too little speech for the encoder.
+    embedding_exclude_overlap: bool = False
 
 
 @dataclass
@@ -80,14 +90,34 @@ class NeuralPipeline:
 
         segmentations = self.segment(waveform, hook)  # (chunks, frames, local speakers), 0/1
         hook("segmentation", segmentations)
-        frames = self.segmentation.frames
-        count = np.rint(self.aggregate(np.sum(segmentations, axis=-1, keepdims=True), frames)).astype(np.uint8)
+        count = self.speaker_count(segmentations)
         hook("speaker_counting", count)
         if np.nanmax(count) == 0:
             return DiarizationResult([], [], np.zeros((0, self.embedding.dimension)))
 
         embeddings = self.embed(waveform, segmentations, hook)
         hook("embeddings", embeddings)
+        return self.cluster_and_reconstruct(
+            segmentations, count, embeddings, num_speakers, min_speakers, max_speakers, hook
+        )
+
+    def speaker_count(self, segmentations: np.ndarray) -> np.ndarray:
+        frames = self.segmentation.frames
+        return np.rint(self.aggregate(np.sum(segmentations, axis=-1, keepdims=True), frames)).astype(np.uint8)
+
+    def cluster_and_reconstruct(
+        self,
+        segmentations: np.ndarray,
+        count: np.ndarray,
+        embeddings: np.ndarray,
+        num_speakers: int | None,
+        min_speakers: int,
+        max_speakers: float,
+        hook: Hook | None = None,
+    ) -> DiarizationResult:
+        """Steps 4-6 (pyannote's apply from its clustering on), on the counts already checked."""
+        hook = hook or (lambda *args, **kwargs: None)
+        frames = self.segmentation.frames
         hard_clusters, centroids = agglomerative_clustering(
             embeddings,
             segmentations,
@@ -136,7 +166,9 @@ class NeuralPipeline:
         return np.vstack(outputs)
 
     def _infer(self, chunks: torch.Tensor) -> np.ndarray:
-        return self.segmentation(chunks[:, None].to(self.device)).cpu().numpy()
+        params = self.params
+        binary = self.segmentation(chunks[:, None].to(self.device), params.speech_bias, params.overlap_bias)
+        return binary.cpu().numpy()
 
     # -- 2./5. aggregation over overlapping windows ----------------------------------------------
 
@@ -186,6 +218,13 @@ class NeuralPipeline:
             pending.clear()
             hook("embeddings", None, total=total, completed=math.ceil(done / batch_size))
 
+        if self.params.embedding_exclude_overlap:
+            # pyannote's: frames with two speakers zeroed, unless fewer than the encoder's minimum remain
+            num_frames = segmentations.shape[1]
+            min_num_frames = math.ceil(num_frames * self.embedding.min_num_samples / self.window_samples)
+        else:
+            min_num_frames = -1
+
         for c in range(num_chunks):
             # pyannote's Audio.crop(mode="pad") of Segment(c * step, c * step + duration)
             start = round(c * chunk_step * self.sample_rate)
@@ -193,8 +232,11 @@ class NeuralPipeline:
             piece = waveform[start : min(end, waveform.shape[0])]
             if piece.shape[0] < end - start:
                 piece = torch.nn.functional.pad(piece, (0, end - start - piece.shape[0]))
+            masks = np.nan_to_num(segmentations[c], nan=0.0).astype(np.float32)
+            clean = masks * (np.sum(masks, axis=1, keepdims=True) < 2) if min_num_frames >= 0 else masks
             for k in range(num_speakers):
-                pending.append((piece, np.nan_to_num(segmentations[c, :, k], nan=0.0).astype(np.float32)))
+                mask = clean[:, k] if np.sum(clean[:, k]) > min_num_frames else masks[:, k]
+                pending.append((piece, np.ascontiguousarray(mask)))
                 if len(pending) == batch_size:
                     flush()
         if pending:

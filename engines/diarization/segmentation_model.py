@@ -160,12 +160,26 @@ class SegmentationModel(nn.Module):
         start = _receptive_field_center(0) - (size - 1) / 2
         return Frames(start / SAMPLE_RATE, size / SAMPLE_RATE, step / SAMPLE_RATE)
 
-    def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
+    def forward(self, waveforms: torch.Tensor, speech_bias: float = 0.0, overlap_bias: float = 0.0) -> torch.Tensor:
+        return self.binarize(self.logits(waveforms), speech_bias, overlap_bias)
+
+    def logits(self, waveforms: torch.Tensor) -> torch.Tensor:
+        """(chunks, frames, powerset classes) raw classifier outputs; class 0 is silence."""
         outputs = self.sincnet(waveforms).transpose(1, 2)  # batch, frame, feature
         outputs, _ = self.lstm(outputs)
         for layer in self.linear:
             outputs = F.leaky_relu(layer(outputs))
-        logits = self.classifier(outputs)  # argmax of the logits = argmax of pyannote's log-softmax
+        return self.classifier(outputs)
+
+    def binarize(self, logits: torch.Tensor, speech_bias: float = 0.0, overlap_bias: float = 0.0) -> torch.Tensor:
+        """The argmax powerset class per frame, as its speakers' 0/1 activity. `speech_bias` is
+        added to every non-silent class's logit first: a detection threshold for a powerset model
+        (log-softmax shifts every class alike, so adding b is scaling silence's odds by e^-b; 0 is
+        pyannote's plain argmax, > 0 detects quieter speech). `overlap_bias` is added to the classes
+        of two or more speakers on top of it (> 0 favours overlap over a single speaker)."""
+        if speech_bias or overlap_bias:
+            sizes = self.mapping.sum(dim=1)
+            logits = logits + speech_bias * (sizes > 0) + overlap_bias * (sizes > 1)
         one_hot = F.one_hot(torch.argmax(logits, dim=-1), self.mapping.shape[0]).float()
         return one_hot @ self.mapping
 

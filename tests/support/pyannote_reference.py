@@ -15,7 +15,8 @@ from typing import Any
 
 
 def reference_pipeline(segmentation_path: Path, embedding: Any, config: Any) -> Any:
-    """`config`: a NeuralDiarizerConfig (step, threshold, min_cluster_size, batch sizes)."""
+    """`config`: a NeuralDiarizerConfig (step, detection biases, overlap exclusion, threshold,
+    min_cluster_size, batch sizes)."""
     os.environ["PYANNOTE_METRICS_ENABLED"] = "false"  # pyannote 4 sends telemetry unless told not to
     from pyannote.audio import Audio, Inference, Model
     from pyannote.audio import Pipeline as AudioPipeline
@@ -31,7 +32,7 @@ def reference_pipeline(segmentation_path: Path, embedding: Any, config: Any) -> 
             self.segmentation_step = config.segmentation_step
             self.embedding = "campplus"
             self.embedding_batch_size = config.embedding_batch_size
-            self.embedding_exclude_overlap = False
+            self.embedding_exclude_overlap = config.embedding_exclude_overlap
             self.plda = None
             self._plda = None
             self.klustering = "AgglomerativeClustering"
@@ -51,6 +52,7 @@ def reference_pipeline(segmentation_path: Path, embedding: Any, config: Any) -> 
             self._expects_num_speakers = False
 
     model = Model.from_pretrained(str(segmentation_path))
+    _add_class_biases(model, config.speech_bias, config.overlap_bias)
     pipeline = _CamPlusPipeline(model.eval())
     pipeline.instantiate(
         {
@@ -63,6 +65,20 @@ def reference_pipeline(segmentation_path: Path, embedding: Any, config: Any) -> 
         }
     )
     return pipeline
+
+
+def _add_class_biases(model: Any, speech_bias: float, overlap_bias: float) -> None:
+    """The engine's detection biases (SegmentationModel.binarize) in pyannote's own model: adding a
+    constant to a class's logit is adding it to the classifier's bias for that class, and pyannote's
+    powerset Inference takes the argmax of the log-softmax, which a per-frame shift leaves alone."""
+    import torch
+    from pyannote.audio.utils.powerset import Powerset
+
+    specs = model.specifications
+    mapping = Powerset(len(specs.classes), specs.powerset_max_classes).mapping
+    sizes = mapping.sum(dim=1)
+    with torch.no_grad():
+        model.classifier.bias += speech_bias * (sizes > 0) + overlap_bias * (sizes > 1)
 
 
 def annotation_tracks(annotation: Any) -> list[tuple[float, float, Any]]:
