@@ -138,13 +138,28 @@ def run_case(audio_path: Path, repeats: int, concurrent: bool = True) -> dict:
         )[1],
         "rss_sampled_peak": max(samples, key=lambda x: x[1], default=(0.0, 0.0)),
         "wall_s": wall,
+        "vm_hwm_mb": _status_mb("VmHWM"),
+        **_write_trace(samples, progress),
     }
 
 
+def _write_trace(samples: list[tuple[float, float]], progress: list[tuple[float, int]]) -> dict:
+    """With BENCH_TRACE=<file>: the RSS samples and the progress reports as JSON, to see which stage
+    holds the peak."""
+    path = os.environ.get("BENCH_TRACE")
+    if path:
+        Path(path).write_text(json.dumps({"rss": samples, "progress": progress}))
+    return {}
+
+
 def _rss_mb() -> float:
+    return _status_mb("VmRSS")
+
+
+def _status_mb(field: str) -> float:
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
 

@@ -186,6 +186,10 @@ class WorkerSettings(BaseModel):
     """With a budget: how long a task whose model does not fit waits for models that other tasks are
     running on to be released, before it fails with code=insufficient_memory (a second copy is never
     loaded beside them). 0: fail at once."""
+    heap_trim_interval_s: float = Field(default=1.0, ge=0)
+    """While a task runs, the C heap's freed pages are handed back to the system (glibc's
+    malloc_trim) at most this often, at its progress reports: two engines on two threads otherwise
+    keep every arena's high-water mark (see server/worker/memory.py). 0: never."""
     niceness: int = Field(default=10, ge=0, le=19)
     """CPU niceness of the engines, so the API answers first on a shared machine: the embedded
     worker threads, or the whole `voice-api worker` process and, when it leads its own session, its

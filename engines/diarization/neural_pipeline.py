@@ -213,7 +213,11 @@ class NeuralPipeline:
             nonlocal done
             waveforms = torch.stack([w for w, _ in pending])[:, None]
             masks = torch.from_numpy(np.stack([m for _, m in pending]))
-            out[done : done + len(pending)] = self.embedding(waveforms, masks=masks)
+
+            def partial(items: int) -> None:  # within the batch, after each CAM++ forward
+                hook("embeddings", None, total=total, completed=(done + items) / batch_size)
+
+            out[done : done + len(pending)] = self.embedding(waveforms, masks=masks, progress=partial)
             done += len(pending)
             pending.clear()
             hook("embeddings", None, total=total, completed=math.ceil(done / batch_size))

@@ -61,14 +61,19 @@ class FasterWhisperEngine:
             from faster_whisper import WhisperModel
         except ImportError as exc:  # pragma: no cover - dependency of the default install
             raise EngineUnavailable("faster-whisper is not installed") from exc
+        from engines.stt.features import BlockFeatureExtractor
+
         cfg = self._config
-        return WhisperModel(
+        model = WhisperModel(
             str(cfg.model_dir),
             device=cfg.device,
             compute_type=cfg.compute_type,
             cpu_threads=cfg.cpu_threads,
             local_files_only=True,
         )
+        # the same features a block of frames at a time: ~170 MB less peak per 300 s window
+        model.feature_extractor = BlockFeatureExtractor(**model.feat_kwargs)
+        return model
 
     def model(self) -> AbstractContextManager:
         """The loaded WhisperModel, held while the `with` block runs (loads on first use)."""

@@ -96,8 +96,8 @@ class TaskStore(abc.ABC):
             return None
         return task
 
-    def set_progress(self, task_id: str, progress: int) -> None:
-        progress = max(0, min(99, int(progress)))  # 100 only with success
+    def set_progress(self, task_id: str, progress: float) -> None:
+        progress = max(0.0, min(99.0, round(float(progress), 1)))  # tenths of a percent; 100 only with success
 
         def fn(task: Task) -> Task | None:
             if task.status is not TaskStatus.RUNNING or progress <= task.progress:

@@ -57,7 +57,7 @@ class Task:
     kind: TaskKind
     owner: str
     status: TaskStatus
-    progress: int
+    progress: float  # percent, 0-100, one decimal (long jobs move by tenths: docs/benchmarks.md, issue 11)
     created_at: datetime
     updated_at: datetime
     params: dict[str, Any] = field(default_factory=dict)  # small request options, never audio
@@ -89,7 +89,7 @@ class Task:
             kind=kind,
             owner=owner,
             status=TaskStatus.QUEUED,
-            progress=0,
+            progress=0.0,
             created_at=now,
             updated_at=now,
             params=dict(params or {}),
@@ -120,7 +120,7 @@ class Task:
             kind=TaskKind(data["kind"]),
             owner=data["owner"],
             status=TaskStatus(data["status"]),
-            progress=int(data["progress"]),
+            progress=float(data["progress"]),
             created_at=datetime.fromisoformat(data["created_at"]),
             updated_at=datetime.fromisoformat(data["updated_at"]),
             params=data.get("params") or {},

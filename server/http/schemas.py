@@ -25,7 +25,7 @@ class ErrorBody:
 class TaskResponse:
     task_id: str
     status: str
-    progress: int
+    progress: float  # percent, one decimal
     created_at: datetime
     updated_at: datetime
     error: ErrorDetail | None
@@ -54,7 +54,7 @@ class TaskListItem:
     task_id: str
     kind: str
     status: str
-    progress: int
+    progress: float  # percent, one decimal
     created_at: datetime
     updated_at: datetime
     error: ErrorDetail | None

@@ -16,6 +16,7 @@ from server.worker.jobs.clone import run_clone
 from server.worker.jobs.speaker import run_speaker
 from server.worker.jobs.stt import run_stt
 from server.worker.jobs.tts import run_tts
+from server.worker.memory import HeapTrimmer
 from server.worker.progress import ProgressReporter, TaskCanceled, TaskInterrupted, TaskTimeout
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,14 @@ def _execute_leased(ctx: WorkerContext, task_id: str, timeout_errors: tuple[type
         ctx.store.fail(task_id, "unsupported_task", f"this server cannot run {task.kind.value} tasks yet")
         return
     log.info("task %s (%s) started, attempt %d", task_id, task.kind.value, task.attempts)
-    reporter = ProgressReporter(ctx.store, task_id, ctx.settings.worker.task_time_limit_s, ctx.stopping.is_set)
+    trim_s = ctx.settings.worker.heap_trim_interval_s
+    reporter = ProgressReporter(
+        ctx.store,
+        task_id,
+        ctx.settings.worker.task_time_limit_s,
+        ctx.stopping.is_set,
+        trimmer=HeapTrimmer(trim_s) if trim_s > 0 else None,
+    )
     started = time.perf_counter()
     outcome: str | None = None
     try:

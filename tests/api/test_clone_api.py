@@ -85,6 +85,31 @@ def test_a_clone_speaks_closer_to_its_target_than_the_base_voice(cloned, tmp_pat
     assert cosine(clone_emb, held_out) > cosine(base_emb, held_out) + 0.05
 
 
+def test_the_stored_embedding_is_the_speaker_encoders(cloned):
+    """embedding.npy is CAM++'s (the diarizer's and the speaker registry's encoder), with its version
+    recorded, and equal to what re-embedding the stored reference.wav gives."""
+    from server.domain.factory import open_voice_store
+    from server.worker.engines import build_speaker_encoder
+    from server.worker.voice_embedding import ENCODER_KEY, voice_embedding
+    from tests.conftest import settings_in
+
+    _, model_id, data_dir = cloned
+    settings = settings_in(data_dir)
+    store = open_voice_store(settings)
+    voice = store.get(model_id)
+    encoder = build_speaker_encoder(settings)
+    assert voice is not None and voice.engine_data[ENCODER_KEY] == encoder.version
+    stored = np.load(store.path(model_id) / "embedding.npy")
+    assert stored.shape == (192,) and abs(float(np.linalg.norm(stored)) - 1.0) < 1e-5
+    again = encoder.embed(decode_mono(store.path(model_id) / "reference.wav"))
+    assert cosine(stored, again) > 0.9999
+    assert np.array_equal(voice_embedding(store, encoder, voice), stored)
+    held_out = encoder.embed(
+        espeak("Another sentence, about rivers and hills.", TARGET_VOICE[0], pitch=TARGET_VOICE[1])
+    )
+    assert cosine(stored, held_out) > 0.5  # the same (espeak) voice saying something else
+
+
 def test_new_clone_appears_at_once_and_delete_removes_it(cloned):
     client, _, _ = cloned
     before = client.get("/v1/models", params={"self": "true"}).json()

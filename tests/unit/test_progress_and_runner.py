@@ -136,3 +136,42 @@ def test_progress_span_maps_and_is_monotonic(ctx):
     assert ctx.store.get(task.id).progress == 50
     with pytest.raises(TaskTimeout):
         ProgressReporter(ctx.store, task.id, time_limit_s=-1).set(60)
+
+
+def test_progress_moves_by_tenths_between_percent_steps_at_most_every_fine_step(ctx):
+    task = submit(ctx)
+    ctx.store.start(task.id)
+    writes: list[float] = []
+    original = ctx.store.set_progress
+
+    def record(task_id: str, value: float) -> None:
+        writes.append(value)
+        original(task_id, value)
+
+    ctx.store.set_progress = record
+    reporter = ProgressReporter(ctx.store, task.id)
+    reporter.set(10.25)
+    reporter.set(10.56)  # within FINE_STEP_S of the last write: no tenth written
+    reporter.set(11.01)  # a whole percent is always written
+    assert writes == [10.0, 11.0]
+    reporter.FINE_STEP_S = 0.0  # (the interval has passed)
+    reporter.set(11.27)
+    reporter.set(11.27)  # nothing new
+    reporter.set(11.3)
+    reporter.set(11.2)  # never backwards
+    assert writes == [10.0, 11.0, 11.2, 11.3]
+    assert ctx.store.get(task.id).progress == 11.3
+    ctx.store.set_progress(task.id, 11.34)  # the store keeps tenths
+    assert ctx.store.get(task.id).progress == 11.3
+
+
+def test_progress_reports_trim_the_heap_through_the_trimmer(ctx):
+    from server.worker.memory import HeapTrimmer
+
+    task = submit(ctx)
+    ctx.store.start(task.id)
+    trims = []
+    reporter = ProgressReporter(ctx.store, task.id, trimmer=HeapTrimmer(interval_s=0.0, trim=lambda: trims.append(1)))
+    reporter.set(10)
+    reporter.set(10)  # no new percent, still a report
+    assert len(trims) == 2

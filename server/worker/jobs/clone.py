@@ -2,7 +2,10 @@
 
 What a clone stores (one folder per model, see model_store/voices.py):
   reference.wav   the trimmed 16 kHz reference (dense speech, long silences cut)
-  embedding.npy   its speaker embedding (Resemblyzer)
+  embedding.npy   its speaker embedding by the CAM++ speaker encoder (the diarizer's and the
+                  speaker registry's), whose version meta.json's engine_data["speaker_encoder"] names;
+                  absent when that encoder is not provisioned (server/worker/voice_embedding.py
+                  re-embeds reference.wav for a voice without one, or with another encoder's)
   profile.json    the measured voice profile; match.json: the DSP plan applied to the base voice
   xtts/           XTTS conditioning latents, when XTTS is provisioned (computed once, here)
 """
@@ -19,12 +22,13 @@ import numpy as np
 from engines.audio_encode import encode
 from engines.audio_io import decode_mono
 from engines.cloning.gate import analyse_reference
-from engines.cloning.voice_match import base_profile, measure_profile, plan_match, speaker_embedding
-from engines.types import SAMPLE_RATE
+from engines.cloning.voice_match import base_profile, measure_profile, plan_match
+from engines.types import SAMPLE_RATE, EngineUnavailable
 from model_store.voices import VoiceModel
 from server.domain.clone_options import CloneOptions
 from server.worker.context import WorkerContext
 from server.worker.progress import ProgressReporter
+from server.worker.voice_embedding import ENCODER_KEY, pcm16_samples
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +53,8 @@ def run_clone(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str,
         base_synth, base_voice, cache_path=ctx.settings.storage.data_dir / "cache" / f"base-profile-{base_voice}.json"
     )
     match = plan_match(profile, base)
-    embedding = speaker_embedding(report.audio)
+    reference_wav = encode(report.audio, SAMPLE_RATE, "wav")[0]
+    embedding, encoder_version = _embed(ctx, pcm16_samples(reference_wav))
     progress.set(70)
 
     xtts = ctx.engines.xtts()
@@ -57,10 +62,11 @@ def run_clone(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str,
     progress.set(90)
 
     def write(folder: Path) -> None:
-        buffer = io.BytesIO()
-        np.save(buffer, embedding.astype(np.float32))
-        (folder / "embedding.npy").write_bytes(buffer.getvalue())
-        (folder / "reference.wav").write_bytes(encode(report.audio, SAMPLE_RATE, "wav")[0])
+        if embedding is not None:
+            buffer = io.BytesIO()
+            np.save(buffer, embedding.astype(np.float32))
+            (folder / "embedding.npy").write_bytes(buffer.getvalue())
+        (folder / "reference.wav").write_bytes(reference_wav)
         (folder / "profile.json").write_text(profile.to_json())
         (folder / "match.json").write_text(match.to_json())
         if conditioning is not None:
@@ -69,6 +75,8 @@ def run_clone(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str,
             save_conditioning(conditioning, folder / "xtts")
 
     engine_data: dict[str, int | str] = {"voice_match": profile.version}
+    if encoder_version is not None:
+        engine_data[ENCODER_KEY] = encoder_version
     if conditioning is not None:
         engine_data["xtts"] = ctx.settings.tts.xtts_checkpoint
     model = ctx.voices.create(
@@ -94,3 +102,15 @@ def run_clone(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str,
         "speech_seconds": round(report.speech_s, 2),
         "snr_db": round(report.snr_db, 1),
     }
+
+
+def _embed(ctx: WorkerContext, stored: np.ndarray) -> tuple[np.ndarray | None, str | None]:
+    """The stored reference's CAM++ embedding and the encoder's version, or (None, None) when the
+    encoder's weights are not provisioned (cloning does not need them; voice_embedding.py embeds
+    such a voice when it is)."""
+    try:
+        encoder = ctx.engines.speaker_encoder()
+        return encoder.embed(stored), encoder.version
+    except EngineUnavailable as exc:
+        log.warning("voice embedding skipped: %s", exc)
+        return None, None
