@@ -425,6 +425,9 @@ def started(mode: str, args: argparse.Namespace, tmp: Path) -> Iterator[tuple[st
     env["VOICE_API_AUTH__PLANS__PRO__MAX_CONCURRENT_TASKS"] = "100000"
     if args.worker_niceness is not None:  # both modes: embedded worker threads, or the worker process
         env["VOICE_API_WORKER__NICENESS"] = str(args.worker_niceness)
+    for setting in args.setting:  # user_env drops the caller's VOICE_API_* variables: settings come here
+        name, _, value = setting.partition("=")
+        env["VOICE_API_" + name.replace(".", "__").upper()] = value
     prefix = f"load-{uuid.uuid4().hex[:8]}:"
     if mode == "distributed":
         env |= {"VOICE_API_REDIS_URL": args.redis_url, "VOICE_API_REDIS_PREFIX": prefix}
@@ -479,6 +482,13 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15", help="for the distributed mode")
     parser.add_argument(
         "--worker-niceness", type=int, help="worker.niceness for both modes (default: the setting's default, 10)"
+    )
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="SECTION.NAME=VALUE",
+        help="a setting for the started servers and workers, e.g. storage.task_status_cache_s=0 (repeatable)",
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase (default 10)")
     parser.add_argument("--concurrency", type=int, default=50, help="concurrent clients (default 50)")

@@ -52,6 +52,7 @@ def serve(host: str | None, port: int | None) -> None:
     app = create_app(settings, listeners=listeners)
     mode = "distributed (Redis)" if settings.distributed else "embedded (single process)"
     log.info("voice-api %s mode, data dir %s", mode, settings.storage.data_dir.resolve())
+    _freeze_startup_objects()
     uvicorn.run(
         app,
         host=host or settings.api.host,
@@ -82,6 +83,18 @@ def wyoming(uri: str | None) -> None:
     mode = "distributed (Redis)" if settings.distributed else "embedded (single process)"
     log.info("voice-api wyoming, %s mode, data dir %s", mode, settings.storage.data_dir.resolve())
     asyncio.run(serve_wyoming(settings))
+
+
+def _freeze_startup_objects() -> None:
+    """Keep what exists at startup (modules, the app, its services: ~130,000 objects) out of every
+    later garbage collection. Under load, requests in flight survive the young collections often
+    enough that CPython ran a full one every second or two, and each walked all of those objects:
+    100-300 ms with the event loop stopped on a shared machine, the tail of the status-poll p99
+    (docs/benchmarks.md, issue 19). Frozen, a full collection walks only what came later."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def _ensure_admin_key(settings: Settings) -> None:

@@ -42,6 +42,10 @@ class StorageSettings(BaseModel):
     """Finished tasks and their artifacts are deleted this long after they finish."""
     janitor_interval_s: float = Field(default=600.0, gt=0)
     """How often expired tasks and artifacts are swept."""
+    task_status_cache_s: float = Field(default=0.5, ge=0)
+    """Distributed mode: each API process answers status polls from memory, and drops a task's entry
+    when its change message arrives from Redis (any node's or worker's write), so a change is seen at
+    once. This bounds how long a status may be stale if a message is lost. 0: every poll reads Redis."""
 
     @property
     def models(self) -> Path:

@@ -32,12 +32,14 @@ def open_task_store(settings: Settings) -> TaskStore:
     if settings.redis_url:
         from server.domain.async_redis import LoopBoundRedis
         from server.domain.redis_store import RedisTaskStore
+        from server.domain.task_cache import TaskReadCache
 
         return RedisTaskStore(
             redis_client(settings.redis_url),
             prefix=settings.redis_prefix,
             finished_ttl=int(settings.storage.task_ttl_hours * 3600),
             async_redis=LoopBoundRedis(settings.redis_url),
+            read_cache=TaskReadCache(max_age_s=settings.storage.task_status_cache_s),
         )
     from server.domain.sqlite_store import SqliteTaskStore
 

@@ -4,6 +4,9 @@ Each task is one JSON string at `{prefix}task:{id}`; an index sorted set per sta
 and expiry find tasks without SCAN, and a set per owner of its unfinished tasks answers the per-plan
 concurrency check without reading every active task. Finished tasks carry a Redis TTL, so state
 never grows without bound even if no janitor runs.
+
+Status polls (`aget`) are answered from `read_cache` while the API process's change subscription
+keeps it live (task_cache.py); every other read goes to Redis.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import redis
 from redis.client import Pipeline
 
 from server.domain.async_redis import LoopBoundRedis
+from server.domain.task_cache import TaskReadCache
 from server.domain.task_store import Mutation, TaskQuery, TaskStore, TooManyActive
 from server.domain.tasks import Task, TaskStatus
 
@@ -26,11 +30,14 @@ class RedisTaskStore(TaskStore):
         prefix: str = "voice:",
         finished_ttl: int = 7 * 86400,
         async_redis: LoopBoundRedis | None = None,
+        read_cache: TaskReadCache | None = None,
     ) -> None:
         self._redis = client
         self._prefix = prefix
         self._finished_ttl = finished_ttl
         self._async_redis = async_redis
+        # Inert until a change subscription confirms it (RedisTaskEvents): a worker never uses it.
+        self.read_cache = read_cache if read_cache is not None else TaskReadCache()
 
     @property
     def changes_channel(self) -> str:
@@ -69,6 +76,7 @@ class RedisTaskStore(TaskStore):
             with self._redis.pipeline() as pipe:
                 self._write(pipe, task, None)
                 pipe.execute()
+            self.read_cache.invalidate(task.id)
             return
         self.active_count(task.owner)  # drops stale members first, outside the transaction below
         active_key = self._active(task.owner)
@@ -85,6 +93,7 @@ class RedisTaskStore(TaskStore):
                     pipe.multi()
                     self._write(pipe, task, None)
                     pipe.execute()
+                    self.read_cache.invalidate(task.id)
                     return
                 except redis.WatchError:
                     continue
@@ -96,6 +105,10 @@ class RedisTaskStore(TaskStore):
     async def aget(self, task_id: str) -> Task | None:
         if self._async_redis is None:
             return await super().aget(task_id)
+        return await self.read_cache.get(task_id, lambda: self._aread(task_id))
+
+    async def _aread(self, task_id: str) -> Task | None:
+        assert self._async_redis is not None
         raw = await self._async_redis.client().get(self._key(task_id))  # awaited: no thread hop
         return Task.from_record(json.loads(raw)) if raw else None
 
@@ -108,7 +121,9 @@ class RedisTaskStore(TaskStore):
             pipe.delete(self._key(task_id))
             for status in TaskStatus:
                 pipe.zrem(self._index(status), task_id)
+            pipe.publish(self.changes_channel, task_id)  # other nodes' caches forget it too
             pipe.execute()
+        self.read_cache.invalidate(task_id)
 
     def ping(self) -> None:
         self._redis.ping()
@@ -131,6 +146,7 @@ class RedisTaskStore(TaskStore):
                     pipe.multi()
                     self._write(pipe, changed, task.status)
                     pipe.execute()
+                    self.read_cache.invalidate(task_id)
                     return changed
                 except redis.WatchError:
                     continue

@@ -105,7 +105,7 @@ def build_task_events(settings: Settings, store: TaskStore) -> TaskEvents:
 
     # Each mode's store carries its own change feed: a Redis channel, or in-process listeners.
     if isinstance(store, RedisTaskStore):
-        return RedisTaskEvents(settings.redis_url or "", store.changes_channel)
+        return RedisTaskEvents(settings.redis_url or "", store.changes_channel, store.read_cache)
     if not isinstance(store, SqliteTaskStore):
         raise TypeError(f"no change feed for a {type(store).__name__}")
     events = TaskEvents()

@@ -6,6 +6,9 @@ of this process). Distributed: every write to the Redis store publishes the task
 the same transaction; each API process keeps one subscription and wakes its local waiters. Either way
 a wake-up only says "look again": the store stays the truth, and a waiter also looks again after a
 fallback interval, so a lost message (Redis restarted) costs latency, never a wrong answer.
+
+Distributed, the same messages keep the API process's cache of task records for status polls
+(server/domain/task_cache.py) correct: each drops its task's entry before waking the waiters.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import AsyncIterator
+
+from server.domain.task_cache import TaskReadCache
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +86,11 @@ class RedisTaskEvents(TaskEvents):
 
     POLL_S = 1.0  # how long one read of the subscription waits; also bounds how long stop() takes
 
-    def __init__(self, redis_url: str, channel: str) -> None:
+    def __init__(self, redis_url: str, channel: str, cache: TaskReadCache | None = None) -> None:
         super().__init__()
         self._url = redis_url
         self._channel = channel
+        self._cache = cache  # the task store's read cache: live only while this subscription is
         self._listener: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -96,6 +102,8 @@ class RedisTaskEvents(TaskEvents):
         # A flag the loop checks after every bounded read, not only a cancellation: a cancel that
         # lands inside the Redis client's own reconnect handling must never hang a shutdown.
         self._stopping = True
+        if self._cache is not None:
+            self._cache.suspend()
         listener, self._listener = self._listener, None
         if listener is None:
             return
@@ -109,20 +117,34 @@ class RedisTaskEvents(TaskEvents):
 
         while not self._stopping:  # reconnect after a Redis outage; waiters meanwhile fall back to polling
             client = aioredis.Redis.from_url(self._url, socket_connect_timeout=2)
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            pubsub = client.pubsub()
             try:
                 await pubsub.subscribe(self._channel)
                 while not self._stopping:
                     message = await pubsub.get_message(timeout=self.POLL_S)
-                    data = message.get("data") if message else None
-                    if isinstance(data, bytes):
-                        self.notify(data.decode())
+                    if message is not None:
+                        self._received(message)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("task change subscription lost (%s); retrying in 1 s", exc)
+                if self._cache is not None:
+                    self._cache.suspend()  # polls read Redis until the next confirmation
                 await asyncio.sleep(1.0)
             finally:
                 for closing in (pubsub.aclose(), client.aclose()):
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(closing, timeout=2)
+
+    def _received(self, message: dict[str, object]) -> None:
+        kind, data = message.get("type"), message.get("data")
+        if kind == "subscribe" and not self._stopping:
+            # Confirmed, the first time and after each reconnect redis-py makes by itself (it
+            # subscribes again): messages from the gap are lost, so the cache starts afresh.
+            if self._cache is not None:
+                self._cache.subscribed()
+        elif kind == "message" and isinstance(data, bytes):
+            task_id = data.decode()
+            if self._cache is not None:
+                self._cache.invalidate(task_id)
+            self.notify(task_id)
