@@ -118,7 +118,11 @@ def assert_complete_transcript(data_dir: Path, task_id: str, duration: float, cl
     assert starts == sorted(starts), "segments out of order: two runs interleaved?"
     assert segments[-1]["end"] > duration - 30, "the transcript stops early: a partial document?"
     task_dir = data_dir / "artifacts" / task_id
-    # the upload is removed once the task ends; temp files (".transcript.json-…") mean a torn write
+    # The upload is removed once the task ends: just after the outcome is stored (server/worker/
+    # runner.py: the store first, so a crash in between re-runs nothing), so a poll can see
+    # "succeeded" a moment before it goes (a flake once, on a loaded machine). Temp files
+    # (".transcript.json-…") would mean a torn write.
+    wait_for(lambda: not (task_dir / "input").exists(), timeout=30)
     assert sorted(p.name for p in task_dir.iterdir()) == ["transcript.json"]
     on_disk = json.loads((task_dir / "transcript.json").read_bytes())
     assert on_disk == document
