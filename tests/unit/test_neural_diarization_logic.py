@@ -81,8 +81,10 @@ class _RecordingEmbedding:
     def __init__(self) -> None:
         self.masks: list[np.ndarray] = []
 
-    def __call__(self, waveforms, masks=None):
+    def __call__(self, waveforms, masks=None, progress=None):
         self.masks += [m.numpy().copy() for m in masks]
+        if progress is not None:
+            progress(len(masks))
         return np.zeros((len(masks), self.dimension), np.float32)
 
 
