@@ -184,7 +184,7 @@ def prepare(recordings: list[Recording], diarizer, encoder) -> tuple[float, floa
         started = time.perf_counter()
         d = diarizer.diarize_full(DiarizationRequest(rec.audio))
         rec.hyp = [(t.start, t.end, t.speaker) for t in d.exclusive]
-        rec.centroids = encoder.cluster_centroids(encoder.cluster_speech(rec.audio, d))
+        rec.centroids = encoder.cluster_centroids(encoder.cluster_speech(rec.audio, d.turns))
         rec.diarization = d
         clusters_s += time.perf_counter() - started
         started = time.perf_counter()

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from engines.speakers import overlapped_regions
-from engines.types import SAMPLE_RATE, Diarization, EngineUnavailable, SpeakerTurn
+from engines.types import SAMPLE_RATE, EngineUnavailable, SpeakerTurn
 
 RECIPE = "campplus-fbank80-win10-v1"
 
@@ -126,9 +126,9 @@ class SpeakerEncoder:
                 out.append(model(_repeat_to(feats, frames)[None].to(device)).float().cpu().numpy()[0])
             return out
 
-    def cluster_speech(self, audio: np.ndarray, diarization: Diarization) -> dict[str, np.ndarray]:
+    def cluster_speech(self, audio: np.ndarray, turns: list[SpeakerTurn]) -> dict[str, np.ndarray]:
         """Each cluster's single-speaker speech (overlap removed), concatenated, capped."""
-        return clean_speech(audio, diarization.turns, self._config)
+        return clean_speech(audio, turns, self._config)
 
     def turn_embeddings(self, audio: np.ndarray, turns: list[SpeakerTurn], min_s: float) -> list[np.ndarray | None]:
         """One unit embedding per turn of `turns` from its single-speaker speech (overlap removed),

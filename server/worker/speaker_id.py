@@ -17,7 +17,7 @@ from engines.audio_io import decode_mono
 from engines.speaker_id.encoder import SpeakerEncoder
 from engines.speaker_id.matching import Match, MatchConfig, Voiceprint, match_clusters
 from engines.speaker_id.turns import TurnConfig, follow, name_turns
-from engines.types import SAMPLE_RATE, Diarization, SpeakerTurn
+from engines.types import SAMPLE_RATE, Diarization
 from model_store.speakers import Speaker, SpeakerStore
 from server.settings import Settings
 
@@ -78,7 +78,7 @@ def identify(
     if not prints:
         return diarization, {}
     cfg = settings.speakers
-    centroids = encoder.cluster_centroids(encoder.cluster_speech(audio, diarization))
+    centroids = encoder.cluster_centroids(encoder.cluster_speech(audio, diarization.turns))
     clusters = match_clusters(
         centroids, prints, encoder.version, MatchConfig(threshold=cfg.match_threshold, margin=cfg.match_margin)
     )
@@ -101,12 +101,6 @@ def identify(
         len(naming.relabelled),
     )
     return Diarization(naming.turns, exclusive), naming.identities
-
-
-def cluster_speech(encoder: SpeakerEncoder, audio: np.ndarray, turns: list[SpeakerTurn]) -> dict[str, np.ndarray]:
-    from engines.speaker_id.encoder import clean_speech
-
-    return clean_speech(audio, turns, encoder.config)
 
 
 def wav(audio: np.ndarray, max_s: float) -> bytes:

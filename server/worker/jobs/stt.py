@@ -28,7 +28,7 @@ from server.domain.transcripts import (
 from server.services.task_stream import SEGMENT
 from server.worker.context import WorkerContext
 from server.worker.progress import ProgressReporter, SharedSpan
-from server.worker.speaker_id import cluster_speech, identify, wav
+from server.worker.speaker_id import identify, wav
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def run_stt(ctx: WorkerContext, task, progress: ProgressReporter) -> dict[str, A
 
 def _keep_cluster_audio(ctx: WorkerContext, task: Task, audio: np.ndarray, turns: list[SpeakerTurn]) -> None:
     """Each cluster's clean speech kept with the task, so a cluster can be labelled and learned later."""
-    speech = cluster_speech(ctx.engines.speaker_encoder(), audio, turns)
+    speech = ctx.engines.speaker_encoder().cluster_speech(audio, turns)
     for label, samples in speech.items():
         ctx.artifacts.write_bytes(task.id, cluster_artifact(label), wav(samples, ctx.settings.speakers.cluster_audio_s))
 
