@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import os
 import time
 
@@ -113,13 +114,26 @@ def evaluate(diarizer, files, hinted: bool = False) -> None:
 
 
 def sweep(
-    files, steps, biases, overlap_biases, exclude, thresholds, sizes, offs, ratios=(0.2,), out: str | None = None
+    files,
+    steps,
+    biases,
+    overlap_biases,
+    exclude,
+    thresholds,
+    sizes,
+    offs,
+    ratios=(0.2,),
+    outliers=(math.inf,),
+    outlier_tracks=(2,),
+    splits=(math.inf,),
+    split_after: bool = False,
+    split_min_s: float = 1.0,
+    out: str | None = None,
 ) -> None:
     """Every setting scored from one segmentation forward per file and step (logits cached, each
     speech bias binarised from them) and one set of embeddings per (step, bias, exclusion)."""
     import dataclasses
     import json
-    import math
 
     import torch
 
@@ -143,22 +157,53 @@ def sweep(
                 base, speech_bias=bias, overlap_bias=obias, embedding_exclude_overlap=excl
             )
             cached = {}
+            halves = any(math.isfinite(v) for v in splits)
             for name, a, _ in files:
                 with torch.inference_mode():
                     seg = model.binarize(torch.from_numpy(logits[name]), bias, obias).numpy()
-                    emb = pipeline.embed(torch.from_numpy(a), seg, lambda *a, **k: None)
-                cached[name] = (seg, pipeline.speaker_count(seg), emb)
+                    emb = pipeline.embed(torch.from_numpy(a), seg, lambda *a, **k: None, halves=halves)
+                count = pipeline.speaker_count(seg)
+                for split in splits:
+                    if not halves:
+                        cached[name, split] = (seg, count, emb, None)
+                    elif not math.isfinite(split):
+                        cached[name, split] = (seg, count, emb[0], None)
+                    elif split_after:  # cut after the clustering: the halves go along
+                        cached[name, split] = (seg, count, emb[0], emb[1])
+                    else:
+                        pipeline.params = dataclasses.replace(
+                            pipeline.params, split_distance=split, split_min_s=split_min_s
+                        )
+                        split_seg, split_emb = pipeline.split_tracks(seg, *emb)
+                        cached[name, split] = (split_seg, count, split_emb, None)
             print(f"  bias {bias}/{obias} exclude {excl}: embeddings {time.process_time() - c0:.0f} CPU s", flush=True)
-            for threshold, size, off, ratio in itertools.product(thresholds, sizes, offs, ratios):
-                clustering = AhcParams(threshold, "centroid", size, min_active_ratio=ratio)
-                pipeline.params = dataclasses.replace(base, min_duration_off=off, clustering=clustering)
+            settings = itertools.product(thresholds, sizes, offs, ratios, outliers, outlier_tracks, splits)
+            for threshold, size, off, ratio, outlier, tracks, split in settings:
+                if not math.isfinite(outlier) and tracks != outlier_tracks[0]:
+                    continue  # the rule is off: its track count changes nothing
+                clustering = AhcParams(
+                    threshold,
+                    "centroid",
+                    size,
+                    min_active_ratio=ratio,
+                    outlier_distance=outlier,
+                    outlier_min_tracks=tracks,
+                )
+                pipeline.params = dataclasses.replace(
+                    base,
+                    min_duration_off=off,
+                    clustering=clustering,
+                    embedding_exclude_overlap=excl,
+                    split_distance=split,
+                    split_min_s=split_min_s,
+                )
                 per = {}
                 for name, a, ref in files:
-                    seg, count, emb = cached[name]
+                    seg, count, emb, split_halves = cached[name, split]
                     if np.nanmax(count) == 0:
                         hyp = []
                     else:
-                        res = pipeline.cluster_and_reconstruct(seg, count, emb, None, 1, math.inf)
+                        res = pipeline.cluster_and_reconstruct(seg, count, emb, None, 1, math.inf, None, split_halves)
                         hyp = turns_from(res.turns, a.size / SR)
                     d = metric()(annotation(ref), annotation(hyp), detailed=True)
                     per[name] = (
@@ -170,6 +215,8 @@ def sweep(
                         d["total"],
                     )
                 ratio_key = "" if ratio == 0.2 else f" r{ratio}"
+                ratio_key += f" o{outlier}/{tracks}" if math.isfinite(outlier) else ""
+                ratio_key += f" s{split}{'a' if split_after else ''}" if math.isfinite(split) else ""
                 results[f"{step} {bias}/{obias} {int(excl)} {threshold} {size} {off}{ratio_key}"] = per
     if out:
         with open(out, "w") as f:
@@ -189,11 +236,12 @@ def summarise(results: dict) -> None:
         held = [n for n in dev if n in HELD_OUT]
         exact = sum(per[n][0] == per[n][1] for n in dev)
         rows.append((pooled(per, cal), pooled(per, held), pooled(per, dev), exact, key, per))
-    print(f"\n{'step bias excl thr mcs off':28s} {'cal':>5s} {'held':>5s} {'all12':>5s} {'exact':>5s} sample")
-    for cal, held, dev, exact, key, per in sorted(rows)[:40]:
+    header = "step bias excl thr mcs off [ratio outliers split]"
+    print(f"\n{header:44s} {'cal':>5s} {'held':>5s} {'all12':>5s} {'exact':>5s} sample")
+    for cal, held, dev, exact, key, per in sorted(rows)[:60]:
         s = per["sample.wav"]
         print(
-            f"{key:28s} {cal:5.1f} {held:5.1f} {dev:5.1f} {exact:3d}/12 {s[0]} {pooled(per, ['sample.wav']):4.1f}% "
+            f"{key:44s} {cal:5.1f} {held:5.1f} {dev:5.1f} {exact:3d}/12 {s[0]} {pooled(per, ['sample.wav']):4.1f}% "
             + " ".join(f"{n[-6:]}:{per[n][0]}/{pooled(per, [n]):.0f}" for n in per if n != "sample.wav")
         )
 
@@ -236,6 +284,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,3")
     parser.add_argument("--offs", default="0.0", help="min_duration_off values for --sweep")
     parser.add_argument("--ratios", default="0.2", help="clustering min_active_ratio values for --sweep")
+    parser.add_argument(
+        "--outliers", default="inf", help="--sweep: outlier_distance values (cosine distance; inf: pyannote's rule)"
+    )
+    parser.add_argument("--outlier-tracks", default="2", help="--sweep: outlier_min_tracks values")
+    parser.add_argument("--splits", default="inf", help="--sweep: split_distance values (inf: no track split)")
+    parser.add_argument("--split-after", action="store_true", help="--sweep: split_after_clustering")
+    parser.add_argument("--split-min-s", type=float, default=1.0, help="--sweep: split_min_s")
     parser.add_argument("--out", help="--sweep: write every setting's per-file errors to this JSON file")
     parser.add_argument("--summarise", help="print the table of a --out JSON file and stop")
     parser.add_argument(
@@ -268,6 +323,11 @@ def main() -> None:
             [int(v) for v in args.sizes.split(",")],
             floats(args.offs),
             floats(args.ratios),
+            floats(args.outliers),
+            [int(v) for v in args.outlier_tracks.split(",")],
+            floats(args.splits),
+            args.split_after,
+            args.split_min_s,
             args.out,
         )
         return

@@ -16,6 +16,7 @@ Memory: scipy's linkage holds the condensed distance matrix twice, 8 bytes x n^2
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,13 @@ class AhcParams:
     # pyannote's: a (chunk, speaker) embedding is clustered when it holds this share of its chunk as
     # single-speaker speech (others are only assigned to the clusters afterwards)
     min_active_ratio: float = 0.2
+    # Not pyannote's (inf: its rule, every left-out embedding joins its nearest centroid). A
+    # left-out (chunk, speaker) whose cosine distance to every centroid exceeds this is an outlier;
+    # outliers that group together (AHC at `threshold`) in at least `outlier_min_tracks` chunks
+    # become speakers of their own: a talker too short to be clustered is otherwise merged into
+    # someone else. Only without a speaker count hint, and within max_speakers.
+    outlier_distance: float = math.inf
+    outlier_min_tracks: int = 2
 
 
 def set_num_clusters(
@@ -152,11 +160,71 @@ def agglomerative_clustering(
     """(chunks, speakers, dim) embeddings + (chunks, frames, speakers) binary segmentation ->
     hard clusters (chunks, speakers) and centroids."""
     train, chunk_idx, speaker_idx = filter_embeddings(embeddings, segmentations, params.min_active_ratio)
+    room = None if num_clusters is not None else (max_clusters or math.inf)  # for outlier speakers
     num_clusters, min_clusters, max_clusters = set_num_clusters(
         train.shape[0], num_clusters, min_clusters, max_clusters
     )
+    num_chunks, num_speakers, dimension = embeddings.shape
     if max_clusters < 2:
-        num_chunks, num_speakers, _ = embeddings.shape
-        return np.zeros((num_chunks, num_speakers), dtype=np.int8), np.mean(train, axis=0, keepdims=True)
-    train_clusters = cluster(train, params, min_clusters, max_clusters, num_clusters)
-    return assign_embeddings(embeddings, chunk_idx, speaker_idx, train_clusters, params.metric)
+        hard = np.zeros((num_chunks, num_speakers), dtype=np.int8)
+        if train.shape[0]:
+            centroids = np.mean(train, axis=0, keepdims=True)
+        else:
+            # no local speaker talks alone long enough to be clustered (pyannote averages the empty
+            # set here: a NaN centroid); every one is assigned to the single speaker, whose
+            # centroid is then the mean of all the embeddings there are
+            valid = embeddings[~np.any(np.isnan(embeddings), axis=2)]
+            centroids = np.mean(valid, axis=0, keepdims=True) if valid.size else np.zeros((1, dimension))
+    else:
+        train_clusters = cluster(train, params, min_clusters, max_clusters, num_clusters)
+        hard, centroids = assign_embeddings(embeddings, chunk_idx, speaker_idx, train_clusters, params.metric)
+    if room is not None and math.isfinite(params.outlier_distance) and room > len(centroids):
+        hard, centroids = outlier_speakers(
+            embeddings, segmentations, hard, centroids, chunk_idx, speaker_idx, params, room
+        )
+    return hard, centroids
+
+
+def outlier_speakers(
+    embeddings: np.ndarray,
+    segmentations: np.ndarray,
+    hard: np.ndarray,
+    centroids: np.ndarray,
+    train_chunk_idx: np.ndarray,
+    train_speaker_idx: np.ndarray,
+    params: AhcParams,
+    max_clusters: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """New clusters for the left-out local speakers far from every centroid (AhcParams.outlier_distance)."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import cdist
+
+    left_out = (np.sum(segmentations, axis=1) > 0) & ~np.any(np.isnan(embeddings), axis=2)
+    left_out[train_chunk_idx, train_speaker_idx] = False
+    chunk, speaker = np.nonzero(left_out)
+    if chunk.size < params.outlier_min_tracks:
+        return hard, centroids
+    candidates = embeddings[chunk, speaker]
+    far = np.min(cdist(candidates, centroids, metric=params.metric), axis=1) > params.outlier_distance
+    chunk, speaker, candidates = chunk[far], speaker[far], candidates[far]
+    if chunk.size < max(params.outlier_min_tracks, 1):
+        return hard, centroids
+    if chunk.size == 1:
+        groups = np.zeros(1, dtype=int)
+    else:
+        unit = candidates / np.linalg.norm(candidates, axis=-1, keepdims=True)
+        groups = fcluster(linkage(unit, method=params.method, metric="euclidean"), params.threshold, "distance") - 1
+    labels, sizes = np.unique(groups, return_counts=True)
+    hard = hard.astype(np.int64)
+    new_centroids = [centroids]
+    for label in labels[np.argsort(-sizes, kind="stable")]:
+        members = groups == label
+        # one chunk's two local speakers are two people, but the same one seen by one chunk is no
+        # evidence: count distinct chunks
+        if np.unique(chunk[members]).size < params.outlier_min_tracks:
+            continue
+        if len(centroids) + len(new_centroids) - 1 >= max_clusters:
+            break
+        hard[chunk[members], speaker[members]] = len(centroids) + len(new_centroids) - 1
+        new_centroids.append(np.mean(candidates[members], axis=0, keepdims=True))
+    return hard, np.vstack(new_centroids)

@@ -93,9 +93,16 @@ class CamPlusEmbedding:
         waveforms: torch.Tensor,
         masks: torch.Tensor | None = None,
         progress: Callable[[int], None] | None = None,
-    ) -> np.ndarray:
+        halves: bool = False,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """`progress(items done)` after each forward: one call of 32 x 10 s items took ~10 s of wall
-        time on a loaded core, too long between two progress reports of a long job."""
+        time on a loaded core, too long between two progress reports of a long job.
+
+        halves: also (B, 2, D) embeddings of the first and the second half of each item's kept
+        speech, pooled from the same forward (CAMPPlus.pool over each half of its frame features:
+        no second pass; the halves' frames have still seen the whole item through the network's
+        convolutions and context gates, so they differ less than two separate passes would).
+        NaN where the whole is."""
         waveforms = torch.as_tensor(waveforms, dtype=torch.float32)
         batch, _, num_samples = waveforms.shape
         if masks is None:
@@ -104,6 +111,7 @@ class CamPlusEmbedding:
             masks = torch.nan_to_num(torch.as_tensor(masks, dtype=torch.float32), nan=0.0)
             keep = F.interpolate(masks[:, None], size=num_samples, mode="nearest")[:, 0] > 0.5
         out = np.full((batch, EMBEDDING_DIM), np.nan, dtype=np.float32)
+        half_out = np.full((batch, 2, EMBEDDING_DIM), np.nan, dtype=np.float32) if halves else None
         feats: dict[int, torch.Tensor] = {}
         for b in range(batch):
             samples = waveforms[b, 0][keep[b]]
@@ -114,11 +122,21 @@ class CamPlusEmbedding:
             with self._lock, torch.inference_mode():
                 for frames, group in _length_groups(feats, self.bucket_frames, self.max_batch_frames):
                     stacked = torch.stack([_repeat_to(feats[b], frames) for b in group]).to(self.device)
-                    out[group] = self._model(stacked).float().cpu().numpy()
+                    if half_out is None:
+                        out[group] = self._model(stacked).float().cpu().numpy()
+                    else:
+                        features = self._model.frame_features(stacked)
+                        out[group] = self._model.pool(features).float().cpu().numpy()
+                        for i, b in enumerate(group):
+                            real = -(-feats[b].shape[0] // 2)  # the item's own frames, before its repeats
+                            middle = real // 2
+                            if middle >= 2 and real - middle >= 2:
+                                for h, part in enumerate((features[i, :, :middle], features[i, :, middle:real])):
+                                    half_out[b, h] = self._model.pool(part[None])[0].float().cpu().numpy()
                     done += len(group)
                     if progress is not None:
                         progress(done)
-        return out
+        return out if half_out is None else (out, half_out)
 
 
 def _length_groups(feats: dict[int, torch.Tensor], bucket: int, max_frames: int) -> list[tuple[int, list[int]]]:

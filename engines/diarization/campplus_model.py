@@ -187,3 +187,11 @@ class CAMPPlus(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.xvector(self.head(x.permute(0, 2, 1)))
+
+    def frame_features(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, frames, feat_dim) -> (batch, channels, ceil(frames / 2)): the network before its
+        statistics pooling; `pool` of it is `forward`."""
+        return self.xvector[:-2](self.head(x.permute(0, 2, 1)))
+
+    def pool(self, features: torch.Tensor) -> torch.Tensor:
+        return self.xvector.dense(self.xvector.stats(features))

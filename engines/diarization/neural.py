@@ -17,6 +17,7 @@ threshold, min_cluster_size) was calibrated on the dev set with three files held
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,25 @@ class NeuralDiarizerConfig:
     # speaker's CAM++ embedding from its frames without a second speaker. Confusion 10.2% -> 8.0%
     # of the 12 files' speech; calibration DER 22.2% -> 20.5%, held-out 43.8% -> 40.2%.
     embedding_exclude_overlap: bool = True
+    # AhcParams.outlier_distance / outlier_min_tracks (not pyannote's; inf: its rule): a local
+    # speaker too short to be clustered becomes a speaker of its own when it is this far (cosine
+    # distance) from every cluster, in at least that many windows. Off: at 0.7-0.75 / 2 it gave
+    # ami_pyannote_trn08 its fourth speaker (7/12 exact, 12 files 22.9% -> 22.6% with the track
+    # cut below), but 0.65 already split a held-out file (35.0% -> 38.0%) and 0.8 does nothing:
+    # a knife-edge on one file (docs/benchmarks.md, issue 11 round 6).
+    outlier_distance: float = math.inf
+    outlier_min_tracks: int = 2
+    # Cutting a window's local speaker in two where segmentation-3.0 kept two consecutive talkers
+    # on it (PipelineParams.split_*, not pyannote's; split_distance inf: off). After the clustering,
+    # each half of a track with split_min_s of embedded speech per half (CAM++, pooled from the
+    # one forward) goes to its nearest centroid, and the track is cut where they differ. Calibration
+    # DER 20.2% -> 19.0%, held-out 36.1% -> 35.0% (constructed_5spk_read 7% -> 3%), the count
+    # unchanged; flat for split_distance 0-0.45 and split_min_s 1.0-2.0 (0.75 s: 19.3% / 37.4%).
+    # Cutting before the clustering (the halves clustered as tracks of their own) found a fifth
+    # speaker in pyaa_diarization_example2 (33% -> 24%) but made the held-out files worse (38.4%).
+    split_distance: float = 0.0
+    split_min_s: float = 1.5
+    split_after_clustering: bool = True
     embedding_batch_size: int = 32  # (chunk, speaker) pairs handed to CAM++ per call (it re-batches by length)
     # Windows per segmentation forward. SincNet's first layer holds 80 x 16,000 floats per 10 s window
     # (5 MB, twice with its abs): 32 windows took +344 MB of peak RSS, 4 windows +75 MB, at the same
@@ -106,7 +126,16 @@ def _build_pipeline(config: NeuralDiarizerConfig):
         speech_bias=config.speech_bias,
         overlap_bias=config.overlap_bias,
         embedding_exclude_overlap=config.embedding_exclude_overlap,
-        clustering=AhcParams(threshold=config.threshold, method="centroid", min_cluster_size=config.min_cluster_size),
+        split_distance=config.split_distance,
+        split_min_s=config.split_min_s,
+        split_after_clustering=config.split_after_clustering,
+        clustering=AhcParams(
+            threshold=config.threshold,
+            method="centroid",
+            min_cluster_size=config.min_cluster_size,
+            outlier_distance=config.outlier_distance,
+            outlier_min_tracks=config.outlier_min_tracks,
+        ),
     )
     return NeuralPipeline(
         load_segmentation(config.segmentation, device),

@@ -10,7 +10,11 @@ compares both on real speech):
   2. speaker count per output frame: the windows' summed activity, averaged where they overlap;
   3. one CAM++ embedding per (window, local speaker), from the frames that speaker is active in
      (without the frames of overlapped speech with embedding_exclude_overlap, as pyannote does);
-  4. agglomerative clustering of those embeddings into global speakers (ahc.py);
+  4. agglomerative clustering of those embeddings into global speakers (ahc.py); then, not in
+     pyannote (PipelineParams.split_*), a local speaker whose two halves' CAM++ embeddings are
+     nearest to different clusters is cut in two, each half keeping its own cluster:
+     segmentation-3.0 can keep two consecutive talkers on one local track of a 10 s window
+     (split_distance inf gives pyannote's result);
   5. reconstruction: per frame, the `count` global speakers with the most activity; the exclusive
      view keeps one speaker per instant (count capped at 1);
   6. runs of active frames become turns.
@@ -18,7 +22,9 @@ compares both on real speech):
 Why a copy: any pyannote.audio import loads `lightning` and its dependencies, ~390 MB resident in
 the worker (segmentation_model.py). Memory over long audio, one hour at step 0.2 (1,800 windows):
 the audio is read in place (windows are views), the segmentation is 13 MB, the embeddings 4 MB,
-the per-window cluster activity 8.5 MB per speaker, the clustering's distance matrix ~130 MB.
+the per-window cluster activity 8.5 MB per speaker, the clustering's distance matrix ~130 MB;
+the track cut adds the halves' embeddings (8 MB) and a segmentation with twice the local speakers
+(26 MB).
 """
 
 from __future__ import annotations
@@ -51,6 +57,15 @@ class PipelineParams:
     # pyannote's embedding_exclude_overlap: embed each local speaker from its frames without a
     # second speaker, unless that leaves too little speech for the encoder.
     embedding_exclude_overlap: bool = False
+    # Not pyannote's (inf: off): a local speaker whose two halves of embedded speech (in time) have
+    # CAM++ embeddings further apart than this cosine distance is cut in two there (split_tracks):
+    # segmentation-3.0 can keep two consecutive talkers on one local track of a window.
+    split_distance: float = math.inf
+    split_min_s: float = 1.0  # speech each half needs
+    # When the cut is decided: before the clustering (the halves are clustered as local speakers of
+    # their own), or after it (split_after_clustering: the clustering sees the whole tracks, as
+    # pyannote's, and a track is cut only where its halves' nearest centroids differ).
+    split_after_clustering: bool = False
 
 
 @dataclass
@@ -95,10 +110,17 @@ class NeuralPipeline:
         if np.nanmax(count) == 0:
             return DiarizationResult([], [], np.zeros((0, self.embedding.dimension)))
 
-        embeddings = self.embed(waveform, segmentations, hook)
+        halves = None
+        if math.isfinite(self.params.split_distance):
+            embeddings, halves = self.embed(waveform, segmentations, hook, halves=True)
+            if not self.params.split_after_clustering:
+                segmentations, embeddings = self.split_tracks(segmentations, embeddings, halves)
+                halves = None
+        else:
+            embeddings = self.embed(waveform, segmentations, hook)
         hook("embeddings", embeddings)
         return self.cluster_and_reconstruct(
-            segmentations, count, embeddings, num_speakers, min_speakers, max_speakers, hook
+            segmentations, count, embeddings, num_speakers, min_speakers, max_speakers, hook, halves
         )
 
     def speaker_count(self, segmentations: np.ndarray) -> np.ndarray:
@@ -114,8 +136,11 @@ class NeuralPipeline:
         min_speakers: int,
         max_speakers: float,
         hook: Hook | None = None,
+        halves: np.ndarray | None = None,
     ) -> DiarizationResult:
-        """Steps 4-6 (pyannote's apply from its clustering on), on the counts already checked."""
+        """Steps 4-6 (pyannote's apply from its clustering on), on the counts already checked;
+        with halves (split_after_clustering), tracks whose halves belong to different clusters
+        are cut before the reconstruction."""
         hook = hook or (lambda *args, **kwargs: None)
         frames = self.segmentation.frames
         hard_clusters, centroids = agglomerative_clustering(
@@ -126,6 +151,8 @@ class NeuralPipeline:
             min_clusters=min_speakers,
             max_clusters=max_speakers,
         )
+        if halves is not None:
+            segmentations, hard_clusters = self.cut_between_clusters(segmentations, hard_clusters, centroids, halves)
         hard_clusters = hard_clusters.astype(np.int8)
         hard_clusters[np.sum(segmentations, axis=1) == 0] = -2  # inactive local speakers
         count = np.minimum(count, max_speakers).astype(np.int8)
@@ -198,13 +225,26 @@ class NeuralPipeline:
 
     # -- 3. embeddings ---------------------------------------------------------------------------
 
-    def embed(self, waveform: torch.Tensor, segmentations: np.ndarray, hook: Hook) -> np.ndarray:
+    def embedding_masks(self, segmentations: np.ndarray) -> np.ndarray:
+        """(chunks, frames, speakers) 0/1: the frames each local speaker is embedded from."""
+        masks = np.nan_to_num(segmentations, nan=0.0).astype(np.float32)
+        if not self.params.embedding_exclude_overlap:
+            return masks
+        # pyannote's: frames with two speakers zeroed, unless fewer than the encoder's minimum remain
+        min_num_frames = math.ceil(masks.shape[1] * self.embedding.min_num_samples / self.window_samples)
+        clean = masks * (np.sum(masks, axis=2, keepdims=True) < 2)
+        return np.where(np.sum(clean, axis=1, keepdims=True) > min_num_frames, clean, masks)
+
+    def embed(self, waveform: torch.Tensor, segmentations: np.ndarray, hook: Hook, halves: bool = False) -> Any:
+        """(chunks, speakers, D) embeddings; with halves, also (chunks, speakers, 2, D) of the two
+        halves of each one's speech (CamPlusEmbedding's halves)."""
         num_chunks, _, num_speakers = segmentations.shape
         duration = self.segmentation.duration
         chunk_step = self.params.step * duration
         batch_size = self.params.embedding_batch_size
         total = math.ceil(num_chunks * num_speakers / batch_size)
         out = np.empty((num_chunks * num_speakers, self.embedding.dimension), dtype=np.float32)
+        half_out = np.empty((num_chunks * num_speakers if halves else 0, 2, self.embedding.dimension), np.float32)
         hook("embeddings", None, total=total, completed=0)
         pending: list[tuple[torch.Tensor, np.ndarray]] = []
         done = 0
@@ -217,18 +257,16 @@ class NeuralPipeline:
             def partial(items: int) -> None:  # within the batch, after each CAM++ forward
                 hook("embeddings", None, total=total, completed=(done + items) / batch_size)
 
-            out[done : done + len(pending)] = self.embedding(waveforms, masks=masks, progress=partial)
+            if halves:
+                whole, half = self.embedding(waveforms, masks=masks, progress=partial, halves=True)
+                out[done : done + len(pending)], half_out[done : done + len(pending)] = whole, half
+            else:
+                out[done : done + len(pending)] = self.embedding(waveforms, masks=masks, progress=partial)
             done += len(pending)
             pending.clear()
             hook("embeddings", None, total=total, completed=math.ceil(done / batch_size))
 
-        if self.params.embedding_exclude_overlap:
-            # pyannote's: frames with two speakers zeroed, unless fewer than the encoder's minimum remain
-            num_frames = segmentations.shape[1]
-            min_num_frames = math.ceil(num_frames * self.embedding.min_num_samples / self.window_samples)
-        else:
-            min_num_frames = -1
-
+        all_masks = self.embedding_masks(segmentations)
         for c in range(num_chunks):
             # pyannote's Audio.crop(mode="pad") of Segment(c * step, c * step + duration)
             start = round(c * chunk_step * self.sample_rate)
@@ -236,16 +274,77 @@ class NeuralPipeline:
             piece = waveform[start : min(end, waveform.shape[0])]
             if piece.shape[0] < end - start:
                 piece = torch.nn.functional.pad(piece, (0, end - start - piece.shape[0]))
-            masks = np.nan_to_num(segmentations[c], nan=0.0).astype(np.float32)
-            clean = masks * (np.sum(masks, axis=1, keepdims=True) < 2) if min_num_frames >= 0 else masks
             for k in range(num_speakers):
-                mask = clean[:, k] if np.sum(clean[:, k]) > min_num_frames else masks[:, k]
-                pending.append((piece, np.ascontiguousarray(mask)))
+                pending.append((piece, np.ascontiguousarray(all_masks[c, :, k])))
                 if len(pending) == batch_size:
                     flush()
         if pending:
             flush()
-        return out.reshape(num_chunks, num_speakers, -1)
+        embeddings = out.reshape(num_chunks, num_speakers, -1)
+        return (embeddings, half_out.reshape(num_chunks, num_speakers, 2, -1)) if halves else embeddings
+
+    def split_tracks(
+        self, segmentations: np.ndarray, embeddings: np.ndarray, halves: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Local speakers whose halves disagree (PipelineParams.split_distance) cut in two.
+
+        Returns (chunks, frames, 2 x speakers) segmentations and (chunks, 2 x speakers, D)
+        embeddings: local speaker S + k holds the second half of local speaker k where k was cut
+        (from the frame where half its embedded speech is behind it), embedded by that half, and
+        k keeps the first half with the first half's embedding; elsewhere S + k is silent (NaN
+        embedding). The per-frame speaker count does not change."""
+        first, second = halves[:, :, 0], halves[:, :, 1]
+        cut = self._cuttable(segmentations, halves)
+        out_seg = self._cut(segmentations, cut)
+        num_speakers = segmentations.shape[2]
+        out_emb = np.concatenate([embeddings, np.full_like(embeddings, np.nan)], axis=1)
+        out_emb[:, :num_speakers][cut] = first[cut]
+        out_emb[:, num_speakers:][cut] = second[cut]
+        return out_seg, out_emb
+
+    def cut_between_clusters(
+        self, segmentations: np.ndarray, hard_clusters: np.ndarray, centroids: np.ndarray, halves: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """split_after_clustering: each half of a cuttable track goes to its nearest centroid; a
+        track whose halves go to different clusters is cut (as split_tracks), each part keeping
+        its half's cluster. Returns (chunks, frames, 2 x speakers) segmentations and the
+        (chunks, 2 x speakers) hard clusters."""
+        from scipy.spatial.distance import cdist
+
+        num_chunks, _, num_speakers = segmentations.shape
+        nearest = np.zeros(halves.shape[:3], dtype=np.int64)
+        finite = np.all(np.isfinite(halves), axis=-1)
+        distance = cdist(halves[finite], centroids, metric=self.params.clustering.metric)
+        nearest[finite] = np.argmin(distance, axis=1)
+        cut = self._cuttable(segmentations, halves) & (nearest[:, :, 0] != nearest[:, :, 1])
+        out_hard = np.concatenate([hard_clusters, np.full_like(hard_clusters, -2)], axis=1).astype(np.int64)
+        out_hard[:, :num_speakers][cut] = nearest[:, :, 0][cut]
+        out_hard[:, num_speakers:][cut] = nearest[:, :, 1][cut]
+        return self._cut(segmentations, cut), out_hard
+
+    def _cuttable(self, segmentations: np.ndarray, halves: np.ndarray) -> np.ndarray:
+        """(chunks, speakers): tracks with split_min_s of embedded speech in each half, whose
+        halves are further apart than split_distance."""
+        first, second = halves[:, :, 0], halves[:, :, 1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cosine = np.sum(first * second, axis=-1) / (
+                np.linalg.norm(first, axis=-1) * np.linalg.norm(second, axis=-1)
+            )
+        min_frames = self.params.split_min_s * segmentations.shape[1] / self.segmentation.duration
+        cut = np.nan_to_num(1.0 - cosine, nan=0.0) > self.params.split_distance
+        return cut & (np.sum(self.embedding_masks(segmentations), axis=1) >= 2 * min_frames)
+
+    def _cut(self, segmentations: np.ndarray, cut: np.ndarray) -> np.ndarray:
+        """Local speaker k of each `cut` (chunk, speaker) keeps its frames up to where half its
+        embedded speech is behind it; S + k takes the rest."""
+        num_speakers = segmentations.shape[2]
+        out = np.concatenate([segmentations, np.zeros_like(segmentations)], axis=2)
+        masks = self.embedding_masks(segmentations)
+        for c, k in zip(*np.nonzero(cut), strict=True):
+            middle = int(np.searchsorted(np.cumsum(masks[c, :, k]), np.sum(masks[c, :, k]) / 2, side="right"))
+            out[c, middle:, num_speakers + k] = segmentations[c, middle:, k]
+            out[c, middle:, k] = 0
+        return out
 
     # -- 5. reconstruction -----------------------------------------------------------------------
 

@@ -7,6 +7,9 @@ speech in tests/engines/test_diarization_neural.py.
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
+
 import numpy as np
 import pytest
 
@@ -134,3 +137,141 @@ def test_min_active_ratio_decides_which_local_speakers_are_clustered():
     # at 0.1 speaker 1's 15 % is enough: two clusters (orthogonal voices are 1.41 apart)
     clusters, _ = agglomerative_clustering(embeddings, seg, AhcParams(threshold=0.8, min_active_ratio=0.1))
     assert clusters[0, 0] != clusters[0, 1]
+
+
+def test_no_clusterable_speaker_gives_one_speaker_without_a_nan_centroid():
+    from engines.diarization.ahc import AhcParams, agglomerative_clustering
+
+    # every local speaker talks alone for less than 20 % of its chunk: nothing to cluster
+    seg = np.zeros((2, 100, 3), np.float32)
+    seg[:, :10, 0] = 1
+    seg[:, 50:60, 1] = 1
+    embeddings = np.array([[[1.0, 0.0], [0.0, 1.0], [np.nan, np.nan]]] * 2)
+    with np.errstate(all="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "Mean of empty slice" included
+        clusters, centroids = agglomerative_clustering(embeddings, seg, AhcParams(threshold=0.8))
+    assert clusters.tolist() == [[0, 0, 0], [0, 0, 0]]
+    assert centroids.shape == (1, 2) and np.allclose(centroids, [[0.5, 0.5]])
+    # and with no usable embedding at all, a zero centroid rather than NaN
+    _, centroids = agglomerative_clustering(np.full((2, 3, 2), np.nan), seg, AhcParams(threshold=0.8))
+    assert centroids.tolist() == [[0.0, 0.0]]
+
+
+def _outlier_case(chunks_with_short_talker: int):
+    # speaker A alone in every chunk long enough to be clustered; a short talker B (10 % of the
+    # chunk, left out of the clustering) in the first `chunks_with_short_talker` chunks
+    seg = np.zeros((4, 100, 3), np.float32)
+    seg[:, :80, 0] = 1
+    seg[:chunks_with_short_talker, 85:95, 1] = 1
+    a, b = [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]
+    embeddings = np.array([[a, b if c < chunks_with_short_talker else [np.nan] * 3, [np.nan] * 3] for c in range(4)])
+    return embeddings, seg
+
+
+def test_a_far_short_talker_seen_in_enough_chunks_becomes_its_own_speaker():
+    from engines.diarization.ahc import AhcParams, agglomerative_clustering
+
+    embeddings, seg = _outlier_case(2)
+    # pyannote's rule: the short talker joins the only cluster
+    clusters, _ = agglomerative_clustering(embeddings, seg, AhcParams(threshold=0.8))
+    assert set(clusters[:2, 1].tolist()) == {0}
+    # orthogonal voices are cosine distance 1 apart: beyond 0.6, so a new speaker, in both chunks
+    params = AhcParams(threshold=0.8, outlier_distance=0.6, outlier_min_tracks=2)
+    clusters, centroids = agglomerative_clustering(embeddings, seg, params)
+    assert clusters[:, 0].tolist() == [0, 0, 0, 0]
+    assert clusters[:2, 1].tolist() == [1, 1]
+    assert centroids.shape == (2, 3) and np.allclose(centroids[1], [0.0, 1.0, 0.0])
+
+
+def test_an_outlier_needs_its_chunks_its_distance_and_no_count_hint():
+    from engines.diarization.ahc import AhcParams, agglomerative_clustering
+
+    params = AhcParams(threshold=0.8, outlier_distance=0.6, outlier_min_tracks=2)
+    # seen in one chunk only: no evidence of a speaker, it joins the nearest cluster
+    embeddings, seg = _outlier_case(1)
+    clusters, centroids = agglomerative_clustering(embeddings, seg, params)
+    assert clusters[0, 1] == 0 and len(centroids) == 1
+    # not far enough from the cluster
+    embeddings, seg = _outlier_case(2)
+    clusters, _ = agglomerative_clustering(embeddings, seg, dataclasses.replace(params, outlier_distance=1.5))
+    assert set(clusters[:2, 1].tolist()) == {0}
+    # a count hint is kept exactly, and max_speakers bounds the new speakers
+    for kwargs in ({"num_clusters": 1}, {"max_clusters": 1}):
+        clusters, centroids = agglomerative_clustering(embeddings, seg, params, **kwargs)
+        assert set(clusters[:2, 1].tolist()) == {0} and len(centroids) == 1
+    clusters, centroids = agglomerative_clustering(embeddings, seg, params, max_clusters=2)
+    assert clusters[:2, 1].tolist() == [1, 1] and len(centroids) == 2
+
+
+def test_a_local_speaker_whose_halves_disagree_is_cut_in_two(model):
+    pipeline, _ = _pipeline(model, exclude=False)
+    pipeline.params = dataclasses.replace(pipeline.params, split_distance=0.5, split_min_s=1.0)
+    seg = _segmentation()  # speaker 0 on all 100 frames, speaker 1 on 40-59
+    embeddings = np.array([[[1.0, 1.0], [1.0, 0.0], [np.nan, np.nan]]], np.float32)
+    halves = np.array([[[[1.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [1.0, 0.1]], [[np.nan] * 2] * 2]], np.float32)
+    out_seg, out_emb = pipeline.split_tracks(seg, embeddings, halves)
+    assert out_seg.shape == (1, 100, 6) and out_emb.shape == (1, 6, 2)
+    # speaker 0's halves are orthogonal (cosine distance 1 > 0.5): its second 50 frames move to local speaker 3
+    assert out_seg[0, :, 0].tolist() == [1] * 50 + [0] * 50
+    assert out_seg[0, :, 3].tolist() == [0] * 50 + [1] * 50
+    assert out_emb[0, 0].tolist() == [1.0, 0.0] and out_emb[0, 3].tolist() == [0.0, 1.0]
+    # speaker 1's halves agree: unchanged, and its partner column stays silent and unembedded
+    assert out_seg[0, :, 1].tolist() == seg[0, :, 1].tolist() and out_seg[0, :, 4].sum() == 0
+    assert out_emb[0, 1].tolist() == [1.0, 0.0] and np.isnan(out_emb[0, 4]).all()
+    # the speaker count per frame is the same
+    assert out_seg.sum(axis=2).tolist() == seg.sum(axis=2).tolist()
+
+
+def test_a_local_speaker_too_short_for_two_halves_is_not_cut(model):
+    pipeline, _ = _pipeline(model, exclude=False)
+    # speaker 1's 20 frames (2 s) cannot give two halves of 1.5 s
+    pipeline.params = dataclasses.replace(pipeline.params, split_distance=0.5, split_min_s=1.5)
+    seg = _segmentation()
+    embeddings = np.array([[[1.0, 1.0], [1.0, 1.0], [np.nan, np.nan]]], np.float32)
+    orthogonal = [[1.0, 0.0], [0.0, 1.0]]
+    halves = np.array([[orthogonal, orthogonal, [[np.nan] * 2] * 2]], np.float32)
+    out_seg, _ = pipeline.split_tracks(seg, embeddings, halves)
+    assert out_seg[0, :, 4].sum() == 0 and out_seg[0, :, 1].tolist() == seg[0, :, 1].tolist()
+    assert out_seg[0, :, 3].sum() == 50  # speaker 0 (10 s) still is
+
+
+def test_campplus_halves_come_from_the_same_forward_and_leave_the_whole_unchanged():
+    pytest.importorskip("torchaudio")
+    from engines.diarization.campplus_embedding import CamPlusEmbedding
+    from engines.diarization.campplus_model import CAMPPlus
+
+    torch.manual_seed(0)
+    network = CAMPPlus().eval()  # random weights: the arithmetic, not the voices
+    features = torch.randn(2, 120, 80)
+    with torch.inference_mode():
+        assert torch.allclose(network.pool(network.frame_features(features)), network(features), atol=1e-5)
+    embedding = CamPlusEmbedding(network)
+    waveforms = torch.randn(3, 1, 32_000) * 0.1
+    masks = torch.ones(3, 100)
+    masks[1, 20:] = 0  # 0.4 s kept: below the 0.5 s minimum, NaN
+    whole = embedding(waveforms, masks=masks)
+    again, halves = embedding(waveforms, masks=masks, halves=True)
+    assert np.array_equal(whole, again, equal_nan=True)
+    assert halves.shape == (3, 2, 192)
+    assert np.isnan(halves[1]).all() and np.isfinite(halves[[0, 2]]).all()
+    # each half is pooled from its own frames: the two differ, and neither is the whole
+    assert not np.allclose(halves[0, 0], halves[0, 1]) and not np.allclose(halves[0, 0], whole[0])
+
+
+def test_after_clustering_a_track_is_cut_only_where_its_halves_belong_to_different_clusters(model):
+    pipeline, _ = _pipeline(model, exclude=False)
+    pipeline.params = dataclasses.replace(
+        pipeline.params, split_distance=0.0, split_min_s=1.0, split_after_clustering=True
+    )
+    seg = _segmentation()  # speaker 0 on all 100 frames, speaker 1 on 40-59
+    centroids = np.array([[1.0, 0.0], [0.0, 1.0]])
+    hard = np.array([[0, 1, -2]])
+    # speaker 0's first half is near cluster 0, its second near cluster 1; speaker 1's both near 1
+    halves = np.array([[[[1.0, 0.1], [0.1, 1.0]], [[0.2, 1.0], [0.1, 1.0]], [[np.nan] * 2] * 2]], np.float32)
+    out_seg, out_hard = pipeline.cut_between_clusters(seg, hard, centroids, halves)
+    assert out_seg.shape == (1, 100, 6) and out_hard.shape == (1, 6)
+    assert out_seg[0, :, 0].tolist() == [1] * 50 + [0] * 50 and out_seg[0, :, 3].tolist() == [0] * 50 + [1] * 50
+    assert out_hard[0].tolist() == [0, 1, -2, 1, -2, -2]
+    assert out_seg[0, :, 1].tolist() == seg[0, :, 1].tolist() and out_seg[0, :, 4].sum() == 0
+    # no new cluster is made: the speaker count stays the clustering's (hints stay exact)
+    assert set(out_hard[0].tolist()) - {-2} <= {0, 1}
