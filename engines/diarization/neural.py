@@ -11,7 +11,8 @@ Both diarizations pyannote computes are returned: the turns (overlapping where t
 once) and the exclusive one (one speaker per instant), which transcripts use for words/segments.
 
 The setting (segmentation step, detection biases, overlap excluded from embeddings, clustering
-threshold, min_cluster_size) was calibrated on the dev set with three files held out; see
+threshold, min_cluster_size, the cut of local tracks whose halves belong to different clusters)
+was calibrated on the dev set with three files held out; see
 `python -m scripts.bench_dev_diarization --sweep` and docs/benchmarks.md (issue 11).
 """
 
