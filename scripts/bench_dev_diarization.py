@@ -128,6 +128,7 @@ def sweep(
     splits=(math.inf,),
     split_after: bool = False,
     split_min_s: float = 1.0,
+    recluster: bool = False,
     out: str | None = None,
 ) -> None:
     """Every setting scored from one segmentation forward per file and step (logits cached, each
@@ -196,6 +197,7 @@ def sweep(
                     embedding_exclude_overlap=excl,
                     split_distance=split,
                     split_min_s=split_min_s,
+                    split_recluster=recluster,
                 )
                 per = {}
                 for name, a, ref in files:
@@ -216,7 +218,9 @@ def sweep(
                     )
                 ratio_key = "" if ratio == 0.2 else f" r{ratio}"
                 ratio_key += f" o{outlier}/{tracks}" if math.isfinite(outlier) else ""
-                ratio_key += f" s{split}{'a' if split_after else ''}" if math.isfinite(split) else ""
+                ratio_key += (
+                    f" s{split}{'a' if split_after else ''}{'r' if recluster else ''}" if math.isfinite(split) else ""
+                )
                 results[f"{step} {bias}/{obias} {int(excl)} {threshold} {size} {off}{ratio_key}"] = per
     if out:
         with open(out, "w") as f:
@@ -291,6 +295,7 @@ def main() -> None:
     parser.add_argument("--splits", default="inf", help="--sweep: split_distance values (inf: no track split)")
     parser.add_argument("--split-after", action="store_true", help="--sweep: split_after_clustering")
     parser.add_argument("--split-min-s", type=float, default=1.0, help="--sweep: split_min_s")
+    parser.add_argument("--recluster", action="store_true", help="--sweep: split_recluster (with --split-after)")
     parser.add_argument("--out", help="--sweep: write every setting's per-file errors to this JSON file")
     parser.add_argument("--summarise", help="print the table of a --out JSON file and stop")
     parser.add_argument(
@@ -328,6 +333,7 @@ def main() -> None:
             floats(args.splits),
             args.split_after,
             args.split_min_s,
+            args.recluster,
             args.out,
         )
         return

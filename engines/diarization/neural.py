@@ -77,7 +77,7 @@ class NeuralDiarizerConfig:
     # AhcParams.outlier_distance / outlier_min_tracks (not pyannote's; inf: its rule): a local
     # speaker too short to be clustered becomes a speaker of its own when it is this far (cosine
     # distance) from every cluster, in at least that many windows. Off: at 0.7-0.75 / 2 it gave
-    # ami_pyannote_trn08 its fourth speaker (7/12 exact, 12 files 22.9% -> 22.6% with the track
+    # ami_pyannote_trn08 its fourth speaker (7/12 exact, 12 files 22.7% -> 22.4% with the track
     # cut below), but 0.65 already split a held-out file (35.0% -> 38.0%) and 0.8 does nothing:
     # a knife-edge on one file (docs/benchmarks.md, issue 11 round 6).
     outlier_distance: float = math.inf
@@ -93,6 +93,10 @@ class NeuralDiarizerConfig:
     split_distance: float = 0.0
     split_min_s: float = 1.5
     split_after_clustering: bool = True
+    # Then the clustering runs again with each cut track's halves as tracks of their own
+    # (PipelineParams.split_recluster): 12 files 22.9% -> 22.7% (ami_en2002a_184s 24% -> 23%),
+    # held-out unchanged; 0.0-0.2 points better at split_min_s 1.0-2.0 and thresholds 0.75-0.85.
+    split_recluster: bool = True
     embedding_batch_size: int = 32  # (chunk, speaker) pairs handed to CAM++ per call (it re-batches by length)
     # Windows per segmentation forward. SincNet's first layer holds 80 x 16,000 floats per 10 s window
     # (5 MB, twice with its abs): 32 windows took +344 MB of peak RSS, 4 windows +75 MB, at the same
@@ -130,6 +134,7 @@ def _build_pipeline(config: NeuralDiarizerConfig):
         split_distance=config.split_distance,
         split_min_s=config.split_min_s,
         split_after_clustering=config.split_after_clustering,
+        split_recluster=config.split_recluster,
         clustering=AhcParams(
             threshold=config.threshold,
             method="centroid",

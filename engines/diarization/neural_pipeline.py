@@ -66,6 +66,9 @@ class PipelineParams:
     # their own), or after it (split_after_clustering: the clustering sees the whole tracks, as
     # pyannote's, and a track is cut only where its halves' nearest centroids differ).
     split_after_clustering: bool = False
+    # With split_after_clustering: once tracks are cut, cluster again with each cut track's
+    # halves as two local speakers of their own (their embeddings, no longer the mixture's).
+    split_recluster: bool = False
 
 
 @dataclass
@@ -152,7 +155,19 @@ class NeuralPipeline:
             max_clusters=max_speakers,
         )
         if halves is not None:
-            segmentations, hard_clusters = self.cut_between_clusters(segmentations, hard_clusters, centroids, halves)
+            cut_seg, hard_clusters = self.cut_between_clusters(segmentations, hard_clusters, centroids, halves)
+            if self.params.split_recluster:
+                # the cut tracks' halves are purer than the mixtures the first clustering saw
+                cut = np.sum(cut_seg[:, :, segmentations.shape[2] :], axis=1) > 0
+                hard_clusters, centroids = agglomerative_clustering(
+                    _half_embeddings(embeddings, halves, cut),
+                    cut_seg,
+                    self.params.clustering,
+                    num_clusters=num_speakers,
+                    min_clusters=min_speakers,
+                    max_clusters=max_speakers,
+                )
+            segmentations = cut_seg
         hard_clusters = hard_clusters.astype(np.int8)
         hard_clusters[np.sum(segmentations, axis=1) == 0] = -2  # inactive local speakers
         count = np.minimum(count, max_speakers).astype(np.int8)
@@ -293,14 +308,8 @@ class NeuralPipeline:
         (from the frame where half its embedded speech is behind it), embedded by that half, and
         k keeps the first half with the first half's embedding; elsewhere S + k is silent (NaN
         embedding). The per-frame speaker count does not change."""
-        first, second = halves[:, :, 0], halves[:, :, 1]
         cut = self._cuttable(segmentations, halves)
-        out_seg = self._cut(segmentations, cut)
-        num_speakers = segmentations.shape[2]
-        out_emb = np.concatenate([embeddings, np.full_like(embeddings, np.nan)], axis=1)
-        out_emb[:, :num_speakers][cut] = first[cut]
-        out_emb[:, num_speakers:][cut] = second[cut]
-        return out_seg, out_emb
+        return self._cut(segmentations, cut), _half_embeddings(embeddings, halves, cut)
 
     def cut_between_clusters(
         self, segmentations: np.ndarray, hard_clusters: np.ndarray, centroids: np.ndarray, halves: np.ndarray
@@ -398,6 +407,16 @@ class NeuralPipeline:
             turns += [(s, e, k) for s, e in _merge_gaps(spans, self.params.min_duration_off)]
         turns.sort(key=lambda t: (t[0], t[1], t[2]))
         return turns
+
+
+def _half_embeddings(embeddings: np.ndarray, halves: np.ndarray, cut: np.ndarray) -> np.ndarray:
+    """(chunks, 2 x speakers, D): each cut track's halves' embeddings on k and S + k (NaN on S + k
+    of the tracks left whole), for the segmentation NeuralPipeline._cut returns."""
+    num_speakers = embeddings.shape[1]
+    out = np.concatenate([embeddings, np.full_like(embeddings, np.nan)], axis=1)
+    out[:, :num_speakers][cut] = halves[:, :, 0][cut]
+    out[:, num_speakers:][cut] = halves[:, :, 1][cut]
+    return out
 
 
 def _closest_frame(t: float, frames: Frames) -> int:

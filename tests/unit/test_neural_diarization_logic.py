@@ -8,6 +8,7 @@ speech in tests/engines/test_diarization_neural.py.
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 
 import numpy as np
@@ -275,3 +276,28 @@ def test_after_clustering_a_track_is_cut_only_where_its_halves_belong_to_differe
     assert out_seg[0, :, 1].tolist() == seg[0, :, 1].tolist() and out_seg[0, :, 4].sum() == 0
     # no new cluster is made: the speaker count stays the clustering's (hints stay exact)
     assert set(out_hard[0].tolist()) - {-2} <= {0, 1}
+
+
+def test_reclustering_after_the_cut_uses_the_halves_instead_of_the_mixture(model):
+    pipeline, _ = _pipeline(model, exclude=False)
+    pipeline.params = dataclasses.replace(
+        pipeline.params, split_distance=0.0, split_min_s=1.0, split_after_clustering=True
+    )
+    # three chunks, one local speaker each, talking throughout: A alone, a mixture of A then B, B alone
+    seg = np.zeros((3, 100, 3), np.float32)
+    seg[:, :, 0] = 1
+    a, b, mixture, nan = [1.0, 0.0], [0.0, 1.0], [0.9, 0.45], [np.nan] * 2
+    embeddings = np.array([[a, nan, nan], [mixture, nan, nan], [b, nan, nan]])
+    halves = np.array(
+        [[[a, a], [nan, nan], [nan, nan]], [[a, b], [nan, nan], [nan, nan]], [[b, b], [nan, nan], [nan, nan]]]
+    )
+    count = pipeline.speaker_count(seg)
+    once = pipeline.cluster_and_reconstruct(seg, count, embeddings, None, 1, math.inf, halves=halves)
+    pipeline.params = dataclasses.replace(pipeline.params, split_recluster=True)
+    again = pipeline.cluster_and_reconstruct(seg, count, embeddings, None, 1, math.inf, halves=halves)
+    # two speakers either way; the first clustering's centroid of A holds the mixture, the second's does not
+    assert len(once.centroids) == len(again.centroids) == 2
+    a_once = once.centroids[np.argmax(once.centroids[:, 0])]
+    a_again = again.centroids[np.argmax(again.centroids[:, 0])]
+    assert np.allclose(a_once, np.mean([a, mixture], axis=0)) and np.allclose(a_again, a)
+    assert {k for *_, k in once.turns} == {k for *_, k in again.turns} == {0, 1}
