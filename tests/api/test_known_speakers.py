@@ -4,6 +4,7 @@ from single-speaker spans of sample.wav (its reference RTTM), find their names o
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -316,8 +317,15 @@ def test_openai_known_speaker_references_name_the_diarized_segments(app):
     assert response.status_code == 200, response.text
     segments = response.json()["segments"]
     assert {s["speaker"] for s in segments} == {"Agent", "Customer"}
-    late = [s["speaker"] for s in segments if s["start"] >= 22.0 and s["end"] <= 27.5]
-    assert late and set(late) == {"Customer"}  # 21.8-27.9 s is speaker91 alone in the reference
+
+    # 21.8-27.9 s is speaker91 alone in the reference. A segment counts as in that span when most of
+    # it lies there: where Whisper ends a segment is not the diarizer's to decide (21.9-28.7 s here).
+    def mostly_in_span(segment: dict[str, Any]) -> bool:
+        inside = min(segment["end"], 27.5) - max(segment["start"], 22.0)
+        return inside > 0.5 * (segment["end"] - segment["start"])
+
+    late = [s["speaker"] for s in segments if mostly_in_span(s)]
+    assert late and set(late) == {"Customer"}
 
 
 def test_openai_known_speakers_need_diarized_json_matching_counts_and_distinct_names(app):
