@@ -103,3 +103,19 @@ def wait_for(predicate: Callable[[], object], timeout: float = 60.0, interval: f
             return value
         time.sleep(interval)
     pytest.fail(f"condition not met within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """For modules that run torch models in pytest's own thread (pyannote's reference pipeline
+    always does). The engines run them on a worker thread of their own with one torch thread
+    (NeuralDiarizerConfig.torch_threads says why); with torch's default two OpenMP threads on two
+    busy cores, each pyannote-equivalence case of test_diarization_neural.py took 47-170 s in the
+    flake hunt at load 3-4 (5 of a 15-minute run's minutes), against ~6 s with one thread at the
+    same load. Results don't depend on it: both pipelines run under the same setting."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

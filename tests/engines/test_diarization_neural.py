@@ -22,6 +22,7 @@ from scripts.dev_data import dev_data_dir
 from tests.support.audio import read_wav, sample_wav
 
 neural_diarization = pytest.importorskip("model_store.neural_diarization")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py says why
 SR = 16_000
 
 

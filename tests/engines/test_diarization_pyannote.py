@@ -32,7 +32,10 @@ from engines.types import (  # noqa: E402
 )
 from tests.fixtures.tiny_pyannote import CONFIG_YAML, build_tiny_pyannote_pipeline  # noqa: E402
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning"),
+    pytest.mark.usefixtures("one_torch_thread"),  # tests/conftest.py says why
+]
 
 
 @pytest.fixture(scope="module")
