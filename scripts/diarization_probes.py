@@ -1,0 +1,260 @@
+"""Probes of the neural diarizer's limits on the shared dev set (issue 11, round 8): ideas measured
+and not adopted, kept so that their figures can be reproduced. docs/benchmarks.md has the results.
+
+    PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.diarization_probes solo
+    PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.diarization_probes windows --windows 10:0.2,5:0.2
+    PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.diarization_probes eigengap
+    PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.diarization_probes separate-halves
+
+  solo             per file: each reference speaker's seconds of speech nobody else speaks over,
+                   and the count the engine finds (what an embedding-based count can see at all)
+  windows          segmentation windows shorter than segmentation-3.0's 10 s (WINDOW:STEP, the
+                   step a fraction of the window), clustering thresholds 0.7-0.9
+  eigengap         a spectral speaker count (NME-SC-style p-pruned cosine affinity, the normalised
+                   Laplacian's largest eigengap) imposed on the clustering, or used as a minimum
+  separate-halves  the track cut with each half embedded by a CAM++ pass of its own (the default
+                   pools both halves from the whole track's one forward), cut before or after
+                   the clustering
+
+Every probe runs the engine's own NeuralPipeline at its default setting except the one thing it
+varies, and scores as scripts.bench_dev_diarization does (DER with collar 0.25 s, overlap scored,
+the diarizer's own turns, pooled over files; the same held-out files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import os
+import time
+from collections.abc import Callable
+
+os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
+
+import numpy as np
+
+from engines.types import SAMPLE_RATE as SR
+from scripts.bench_dev_diarization import HELD_OUT, annotation, inputs, metric, neural_diarizer
+
+NO_HOOK = lambda *args, **kwargs: None  # noqa: E731
+
+
+@dataclasses.dataclass
+class Cached:
+    audio: np.ndarray
+    ref: list
+    seg: np.ndarray
+    count: np.ndarray
+    emb: np.ndarray
+    halves: np.ndarray
+
+
+def prepare(pipeline, files) -> dict[str, Cached]:
+    """Segmentation and CAM++ embeddings (with the halves) of every file, at the pipeline's setting."""
+    import torch
+
+    out = {}
+    for name, audio, ref in files:
+        waveform = torch.from_numpy(audio)
+        with torch.inference_mode():
+            seg = pipeline.segment(waveform, NO_HOOK)
+            emb, halves = pipeline.embed(waveform, seg, NO_HOOK, halves=True)
+        out[name] = Cached(audio, ref, seg, pipeline.speaker_count(seg), emb, halves)
+    return out
+
+
+def cluster(pipeline, c: Cached, params=None, num=None, low=1, high=math.inf, seg=None, emb=None, halves=...):
+    """The pipeline's steps 4-6 on cached segmentation/embeddings; turns clipped to the audio."""
+    from engines.diarization.neural import turns_from
+
+    pipeline.params = params or pipeline.params
+    if np.nanmax(c.count) == 0:
+        return []
+    if halves is ...:
+        halves = c.halves if math.isfinite(pipeline.params.split_distance) else None
+    if num is not None:
+        low = high = num
+    seg = c.seg if seg is None else seg
+    emb = c.emb if emb is None else emb
+    result = pipeline.cluster_and_reconstruct(seg, c.count, emb, num, low, high, None, halves)
+    return turns_from(result.turns, c.audio.size / SR)
+
+
+def score(cache: dict[str, Cached], diarize: Callable[[str], list]) -> str:
+    rows = {}
+    for name, c in cache.items():
+        hyp = diarize(name)
+        d = metric()(annotation(c.ref), annotation(hyp), detailed=True)
+        errors = d["missed detection"] + d["false alarm"] + d["confusion"]
+        rows[name] = (len({k for *_, k in hyp}), len({k for *_, k in c.ref}), errors, d["total"])
+    dev = [n for n in rows if n != "sample.wav"]
+
+    def pooled(names) -> float:
+        return 100 * sum(rows[n][2] for n in names) / max(sum(rows[n][3] for n in names), 1e-9)
+
+    cal, held = [n for n in dev if n not in HELD_OUT], [n for n in dev if n in HELD_OUT]
+    exact = sum(rows[n][0] == rows[n][1] for n in dev)
+    sample = rows.get("sample.wav", (0, 0, 0.0, 1.0))
+    counts = " ".join(f"{n[-6:]}:{rows[n][0]}/{rows[n][1]}" for n in dev)
+    return (
+        f"12 files {pooled(dev):5.1f}%  cal {pooled(cal):5.1f}%  held {pooled(held):5.1f}%  exact {exact}/12  "
+        f"sample.wav {sample[0]} spk {pooled(['sample.wav']):4.1f}%  | {counts}"
+    )
+
+
+def with_params(pipeline, cache: dict[str, Cached], params) -> Callable[[str], list]:
+    def diarize(name: str) -> list:
+        return cluster(pipeline, cache[name], params)
+
+    return diarize
+
+
+def solo(pipeline, cache) -> None:
+    for name, c in cache.items():
+        ref = annotation(c.ref)
+        seconds = []
+        for label in ref.labels():
+            own = ref.label_timeline(label).support()
+            others = ref.subset([x for x in ref.labels() if x != label]).get_timeline().support()
+            seconds.append(round(own.extrude(others).duration() if len(others) else own.duration(), 1))
+        found = len({k for *_, k in cluster(pipeline, c)})
+        print(f"{name:28s} reference {len(seconds)} found {found}  solo s per speaker {sorted(seconds)}")
+
+
+def windows(pipeline, files, specs: list[tuple[float, float]]) -> None:
+    base = pipeline.params
+    model_window = pipeline.segmentation.duration
+    try:
+        for window, step in specs:
+            # every duration the pipeline reads (windows, steps, aggregation, masks) is this one
+            pipeline.segmentation.duration = window
+            pipeline.params = dataclasses.replace(base, step=step)
+            c0 = time.process_time()
+            cache = prepare(pipeline, files)
+            cpu = time.process_time() - c0
+            for threshold in (0.7, 0.8, 0.9):
+                params = dataclasses.replace(
+                    base, step=step, clustering=dataclasses.replace(base.clustering, threshold=threshold)
+                )
+                line = score(cache, with_params(pipeline, cache, params))
+                print(f"window {window} s step {step} threshold {threshold} ({cpu:.0f} CPU s): {line}", flush=True)
+    finally:
+        pipeline.segmentation.duration = model_window
+        pipeline.params = base
+
+
+def spectral_count(embeddings: np.ndarray, p: float, max_count: int = 8) -> int:
+    """NME-SC's count (Park et al. 2019) without its p search: keep each row's top p share of
+    cosine affinities, symmetrise, and take the normalised Laplacian's largest eigengap."""
+    n = len(embeddings)
+    if n < 3:
+        return 1
+    unit = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+    affinity = unit @ unit.T
+    keep = np.argsort(-affinity, axis=1)[:, : max(1, int(p * n))]
+    pruned = np.zeros_like(affinity)
+    np.put_along_axis(pruned, keep, np.take_along_axis(affinity, keep, axis=1), axis=1)
+    pruned = np.maximum(0.5 * (pruned + pruned.T), 0.0)
+    degree = pruned.sum(axis=1)
+    scale = 1.0 / np.sqrt(np.maximum(degree, 1e-9))
+    laplacian = np.eye(n) - scale[:, None] * pruned * scale[None, :]
+    eigenvalues = np.sort(np.linalg.eigvalsh(laplacian))
+    return int(np.argmax(np.diff(eigenvalues[: max_count + 1])) + 1)
+
+
+def eigengap(pipeline, cache) -> None:
+    from engines.diarization.ahc import filter_embeddings
+
+    ratio = pipeline.params.clustering.min_active_ratio
+    for p in (0.1, 0.2, 0.3, 0.5):
+        counts = {n: spectral_count(filter_embeddings(c.emb, c.seg, ratio)[0], p) for n, c in cache.items()}
+        print(f"p {p}: counts " + " ".join(f"{n[-6:]}:{counts[n]}" for n in cache))
+
+        def imposed(name: str, counts: dict[str, int] = counts) -> list:
+            return cluster(pipeline, cache[name], num=counts[name])
+
+        def as_minimum(name: str, counts: dict[str, int] = counts) -> list:
+            return cluster(pipeline, cache[name], low=counts[name])
+
+        print(f"  imposed     {score(cache, imposed)}")
+        print(f"  as minimum  {score(cache, as_minimum)}", flush=True)
+
+
+def separate_halves(pipeline, cache) -> None:
+    import torch
+
+    base = pipeline.params
+    window, step = pipeline.window_samples, pipeline.step_samples
+    c0, speech = time.process_time(), 0.0
+    separate = {}
+    for name, c in cache.items():
+        masks = pipeline.embedding_masks(c.seg)
+        frames_per_s = c.seg.shape[1] / pipeline.segmentation.duration
+        out = np.full(c.halves.shape, np.nan, np.float32)
+        items = []
+        waveform = torch.from_numpy(c.audio)
+        for chunk in range(c.seg.shape[0]):
+            piece = waveform[chunk * step : chunk * step + window]
+            piece = torch.nn.functional.pad(piece, (0, window - piece.shape[0]))
+            for k in range(c.seg.shape[2]):
+                mask = masks[chunk, :, k]
+                if mask.sum() < 2 * base.split_min_s * frames_per_s:
+                    continue  # the cut's own rule: split_min_s of speech in each half
+                middle = int(np.searchsorted(np.cumsum(mask), mask.sum() / 2, side="right"))
+                first, second = mask.copy(), mask.copy()
+                first[middle:], second[:middle] = 0, 0
+                items.append((chunk, k, piece, first, second))
+                speech += mask.sum() / frames_per_s
+        for i in range(0, len(items), 16):
+            batch = items[i : i + 16]
+            waveforms = torch.stack([item[2] for item in batch])[:, None]
+            for half in (0, 1):
+                half_masks = torch.from_numpy(np.stack([item[3 + half] for item in batch]))
+                vectors = pipeline.embedding(waveforms, masks=half_masks)
+                for j, item in enumerate(batch):
+                    out[item[0], item[1], half] = vectors[j]
+        separate[name] = out
+    print(f"separate passes: {time.process_time() - c0:.0f} CPU s for {speech:.0f} s of speech re-embedded")
+    one_forward = {name: c.halves for name, c in cache.items()}
+    for label, halves_of in (("one forward", one_forward), ("separate passes", separate)):
+        for recluster in (True, False):
+            params = dataclasses.replace(base, split_recluster=recluster)
+
+            def after(name: str, params=params, halves_of=halves_of) -> list:
+                return cluster(pipeline, cache[name], params, halves=halves_of[name])
+
+            print(f"{label}, cut after clustering, recluster {recluster}: {score(cache, after)}")
+        for distance in (0.3, 0.4, 0.5, 0.6):
+            params = dataclasses.replace(base, split_after_clustering=False, split_distance=distance)
+
+            def before(name: str, params=params, halves_of=halves_of) -> list:
+                pipeline.params = params
+                c = cache[name]
+                seg, emb = pipeline.split_tracks(c.seg, c.emb, halves_of[name])
+                return cluster(pipeline, c, params, seg=seg, emb=emb, halves=None)
+
+            print(f"{label}, cut before clustering, split_distance {distance}: {score(cache, before)}", flush=True)
+    pipeline.params = base
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("probe", choices=("solo", "windows", "eigengap", "separate-halves"))
+    parser.add_argument("--windows", default="10:0.2,7.5:0.2667,5:0.2,5:0.4", help="WINDOW:STEP,... for `windows`")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(1)  # as the engine runs (NeuralDiarizerConfig.torch_threads)
+    files = inputs()
+    pipeline = neural_diarizer().pipeline()
+    if args.probe == "windows":
+        specs = [tuple(float(v) for v in spec.split(":")) for spec in args.windows.split(",")]
+        windows(pipeline, files, specs)  # type: ignore[arg-type]
+        return
+    cache = prepare(pipeline, files)
+    {"solo": solo, "eigengap": eigengap, "separate-halves": separate_halves}[args.probe](pipeline, cache)
+
+
+if __name__ == "__main__":
+    main()
