@@ -139,7 +139,6 @@ def sweep(
     import torch
 
     from engines.diarization.ahc import AhcParams
-    from engines.diarization.neural import turns_from
 
     torch.set_num_threads(1)  # as the engine runs (see NeuralDiarizerConfig.torch_threads)
     results = {}
@@ -202,20 +201,7 @@ def sweep(
                 per = {}
                 for name, a, ref in files:
                     seg, count, emb, split_halves = cached[name, split]
-                    if np.nanmax(count) == 0:
-                        hyp = []
-                    else:
-                        res = pipeline.cluster_and_reconstruct(seg, count, emb, None, 1, math.inf, None, split_halves)
-                        hyp = turns_from(res.turns, a.size / SR)
-                    d = metric()(annotation(ref), annotation(hyp), detailed=True)
-                    per[name] = (
-                        len({k for *_, k in hyp}),
-                        len({k for *_, k in ref}),
-                        d["missed detection"],
-                        d["false alarm"],
-                        d["confusion"],
-                        d["total"],
-                    )
+                    per[name] = file_errors(ref, cached_turns(pipeline, seg, count, emb, split_halves, a.size / SR))
                 ratio_key = "" if ratio == 0.2 else f" r{ratio}"
                 ratio_key += f" o{outlier}/{tracks}" if math.isfinite(outlier) else ""
                 ratio_key += (
@@ -228,16 +214,40 @@ def sweep(
     summarise(results)
 
 
-def summarise(results: dict) -> None:
-    def pooled(per, names):
-        err = sum(per[n][2] + per[n][3] + per[n][4] for n in names)
-        return 100 * err / max(sum(per[n][5] for n in names), 1e-9)
+def cached_turns(pipeline, seg, count, emb, halves, duration: float, num=None, low=1, high=math.inf) -> list:
+    """The pipeline's steps 4-6 (clustering on) on a file's cached segmentation and embeddings,
+    with the speaker-count hints of NeuralPipeline.__call__; turns clipped to the audio."""
+    from engines.diarization.neural import turns_from
 
+    if np.nanmax(count) == 0:
+        return []
+    result = pipeline.cluster_and_reconstruct(seg, count, emb, num, low, high, None, halves)
+    return turns_from(result.turns, duration)
+
+
+def file_errors(ref, hyp) -> tuple[int, int, float, float, float, float]:
+    """(speakers found, reference speakers, missed, false alarm, confusion, total) seconds."""
+    d = metric()(annotation(ref), annotation(hyp), detailed=True)
+    n_hyp, n_ref = len({k for *_, k in hyp}), len({k for *_, k in ref})
+    return n_hyp, n_ref, d["missed detection"], d["false alarm"], d["confusion"], d["total"]
+
+
+def pooled(per: dict, names) -> float:
+    """DER in % over `names`, from file_errors rows: errors and reference time summed over files."""
+    err = sum(per[n][2] + per[n][3] + per[n][4] for n in names)
+    return 100 * err / max(sum(per[n][5] for n in names), 1e-9)
+
+
+def parts(per: dict) -> tuple[list[str], list[str], list[str]]:
+    """The 12 dev files (sample.wav aside), the calibration ones and the held-out ones."""
+    dev = [n for n in per if n != "sample.wav"]
+    return dev, [n for n in dev if n not in HELD_OUT], [n for n in dev if n in HELD_OUT]
+
+
+def summarise(results: dict) -> None:
     rows = []
     for key, per in results.items():
-        dev = [n for n in per if n != "sample.wav"]
-        cal = [n for n in dev if n not in HELD_OUT]
-        held = [n for n in dev if n in HELD_OUT]
+        dev, cal, held = parts(per)
         exact = sum(per[n][0] == per[n][1] for n in dev)
         rows.append((pooled(per, cal), pooled(per, held), pooled(per, dev), exact, key, per))
     header = "step bias excl thr mcs off [ratio outliers split]"

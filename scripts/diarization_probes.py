@@ -35,7 +35,15 @@ os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
 import numpy as np
 
 from engines.types import SAMPLE_RATE as SR
-from scripts.bench_dev_diarization import HELD_OUT, annotation, inputs, metric, neural_diarizer
+from scripts.bench_dev_diarization import (
+    annotation,
+    cached_turns,
+    file_errors,
+    inputs,
+    neural_diarizer,
+    parts,
+    pooled,
+)
 
 NO_HOOK = lambda *args, **kwargs: None  # noqa: E731
 
@@ -65,41 +73,27 @@ def prepare(pipeline, files) -> dict[str, Cached]:
 
 
 def cluster(pipeline, c: Cached, params=None, num=None, low=1, high=math.inf, seg=None, emb=None, halves=...):
-    """The pipeline's steps 4-6 on cached segmentation/embeddings; turns clipped to the audio."""
-    from engines.diarization.neural import turns_from
-
+    """cached_turns on a Cached file: the pipeline's setting (or `params`), its cut's halves
+    unless `halves` says otherwise; `seg` / `emb` replace the cached ones."""
     pipeline.params = params or pipeline.params
-    if np.nanmax(c.count) == 0:
-        return []
     if halves is ...:
         halves = c.halves if math.isfinite(pipeline.params.split_distance) else None
     if num is not None:
         low = high = num
     seg = c.seg if seg is None else seg
     emb = c.emb if emb is None else emb
-    result = pipeline.cluster_and_reconstruct(seg, c.count, emb, num, low, high, None, halves)
-    return turns_from(result.turns, c.audio.size / SR)
+    return cached_turns(pipeline, seg, c.count, emb, halves, c.audio.size / SR, num, low, high)
 
 
 def score(cache: dict[str, Cached], diarize: Callable[[str], list]) -> str:
-    rows = {}
-    for name, c in cache.items():
-        hyp = diarize(name)
-        d = metric()(annotation(c.ref), annotation(hyp), detailed=True)
-        errors = d["missed detection"] + d["false alarm"] + d["confusion"]
-        rows[name] = (len({k for *_, k in hyp}), len({k for *_, k in c.ref}), errors, d["total"])
-    dev = [n for n in rows if n != "sample.wav"]
-
-    def pooled(names) -> float:
-        return 100 * sum(rows[n][2] for n in names) / max(sum(rows[n][3] for n in names), 1e-9)
-
-    cal, held = [n for n in dev if n not in HELD_OUT], [n for n in dev if n in HELD_OUT]
-    exact = sum(rows[n][0] == rows[n][1] for n in dev)
-    sample = rows.get("sample.wav", (0, 0, 0.0, 1.0))
-    counts = " ".join(f"{n[-6:]}:{rows[n][0]}/{rows[n][1]}" for n in dev)
+    per = {name: file_errors(c.ref, diarize(name)) for name, c in cache.items()}
+    dev, cal, held = parts(per)
+    exact = sum(per[n][0] == per[n][1] for n in dev)
+    sample = per["sample.wav"][0] if "sample.wav" in per else 0
+    counts = " ".join(f"{n[-6:]}:{per[n][0]}/{per[n][1]}" for n in dev)
     return (
-        f"12 files {pooled(dev):5.1f}%  cal {pooled(cal):5.1f}%  held {pooled(held):5.1f}%  exact {exact}/12  "
-        f"sample.wav {sample[0]} spk {pooled(['sample.wav']):4.1f}%  | {counts}"
+        f"12 files {pooled(per, dev):5.1f}%  cal {pooled(per, cal):5.1f}%  held {pooled(per, held):5.1f}%  "
+        f"exact {exact}/12  sample.wav {sample} spk {pooled(per, ['sample.wav']):4.1f}%  | {counts}"
     )
 
 
@@ -191,21 +185,20 @@ def separate_halves(pipeline, cache) -> None:
     for name, c in cache.items():
         masks = pipeline.embedding_masks(c.seg)
         frames_per_s = c.seg.shape[1] / pipeline.segmentation.duration
+        # the cut's own length rule (NeuralPipeline._cuttable without its distance gate) and its
+        # own cut at the middle of the embedded speech (NeuralPipeline._cut)
+        long_enough = np.sum(masks, axis=1) >= 2 * base.split_min_s * frames_per_s
+        cut_seg, num_speakers = pipeline._cut(c.seg, long_enough), c.seg.shape[2]
         out = np.full(c.halves.shape, np.nan, np.float32)
         items = []
         waveform = torch.from_numpy(c.audio)
-        for chunk in range(c.seg.shape[0]):
+        for chunk, k in zip(*np.nonzero(long_enough), strict=True):
             piece = waveform[chunk * step : chunk * step + window]
             piece = torch.nn.functional.pad(piece, (0, window - piece.shape[0]))
-            for k in range(c.seg.shape[2]):
-                mask = masks[chunk, :, k]
-                if mask.sum() < 2 * base.split_min_s * frames_per_s:
-                    continue  # the cut's own rule: split_min_s of speech in each half
-                middle = int(np.searchsorted(np.cumsum(mask), mask.sum() / 2, side="right"))
-                first, second = mask.copy(), mask.copy()
-                first[middle:], second[:middle] = 0, 0
-                items.append((chunk, k, piece, first, second))
-                speech += mask.sum() / frames_per_s
+            first = masks[chunk, :, k] * (cut_seg[chunk, :, k] > 0)
+            second = masks[chunk, :, k] * (cut_seg[chunk, :, num_speakers + k] > 0)
+            items.append((chunk, k, piece, first, second))
+        speech += float(np.sum(masks.sum(axis=1)[long_enough])) / frames_per_s
         for i in range(0, len(items), 16):
             batch = items[i : i + 16]
             waveforms = torch.stack([item[2] for item in batch])[:, None]
