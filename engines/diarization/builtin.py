@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engines.diarization.vad import VadParams, speech_regions
+from engines.torch_thread import TorchThread
 from engines.types import (
     SAMPLE_RATE,
     DiarizationRequest,
@@ -66,7 +67,7 @@ class BuiltinDiarizer:
         self._lock = threading.Lock()
         self._vad = None
         self._encoder = None
-        self._executor = None
+        self._torch = TorchThread(self._config.torch_threads, "diarizer")
 
     def _models(self):
         # Loaded once per instance, on first use; the lock stops two threads loading twice.
@@ -76,12 +77,6 @@ class BuiltinDiarizer:
 
                 self._vad = shared(SileroVad)
                 self._encoder = shared(SpeakerEncoder)
-                if self._config.torch_threads > 0:
-                    from concurrent.futures import ThreadPoolExecutor
-
-                    self._executor = ThreadPoolExecutor(
-                        1, "diarizer", initializer=_set_torch_threads, initargs=(self._config.torch_threads,)
-                    )
             return self._vad, self._encoder
 
     def diarize(self, request: DiarizationRequest, progress: ProgressCallback | None = None) -> list[SpeakerTurn]:
@@ -135,19 +130,10 @@ class BuiltinDiarizer:
             for b in range(0, idx.size, cfg.batch_size):
                 part = idx[b : b + cfg.batch_size]
                 args = (audio, starts[part], int(length), cfg.window_rms)
-                if self._executor is None:
-                    out[part] = encoder.embed_windows(*args)
-                else:
-                    out[part] = self._executor.submit(encoder.embed_windows, *args).result()
+                out[part] = self._torch.run(encoder.embed_windows, *args)
                 done += part.size
                 report(done / starts.size)
         return out
-
-
-def _set_torch_threads(n: int) -> None:
-    import torch
-
-    torch.set_num_threads(n)
 
 
 def _windows(regions: list[tuple[int, int]], cfg: BuiltinDiarizerConfig) -> tuple[np.ndarray, np.ndarray]:

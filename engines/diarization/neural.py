@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from engines.torch_thread import TorchThread
 from engines.types import (
     SAMPLE_RATE,
     Diarization,
@@ -183,7 +184,7 @@ class NeuralDiarizer:
         self._pipeline: Any = None
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()  # one run at a time: two CPU-bound runs only slow each other
-        self._executor = None
+        self._torch = TorchThread(config.torch_threads, "neural-diarizer")
 
     def pipeline(self) -> Any:
         if self._pipeline is None:
@@ -193,12 +194,6 @@ class NeuralDiarizer:
         return self._pipeline
 
     def _load(self) -> Any:
-        if self._config.torch_threads > 0:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._executor = ThreadPoolExecutor(
-                1, "neural-diarizer", initializer=_set_torch_threads, initargs=(self._config.torch_threads,)
-            )
         for path in (self._config.segmentation, self._config.embedding):
             if not Path(path).is_file():
                 raise EngineUnavailable(f"neural diarizer: {path} not found")
@@ -239,7 +234,7 @@ class NeuralDiarizer:
             )
 
         with self._run_lock:
-            output = run() if self._executor is None else self._executor.submit(run).result()
+            output = self._torch.run(run)
         turns = turns_from(output.turns, duration)
         exclusive = turns_from(output.exclusive, duration)
         wanted = request.num_speakers or request.min_speakers
@@ -252,12 +247,6 @@ class NeuralDiarizer:
                 piece = torch.from_numpy(audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)].copy())
                 return embedding(piece[None, None])[0]
 
-            turns, exclusive = split_to_count(turns, exclusive, wanted, embed)
+            turns, exclusive = self._torch.run(split_to_count, turns, exclusive, wanted, embed)
         tracker.report(1.0)
         return name_speakers(turns, exclusive)
-
-
-def _set_torch_threads(n: int) -> None:
-    import torch
-
-    torch.set_num_threads(n)

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from engines.torch_thread import TorchThread
 from engines.types import (
     SAMPLE_RATE,
     DiarizationRequest,
@@ -73,6 +74,10 @@ class PyannoteConfig:
     pipeline_dir: Path
     device: str = "cpu"  # "cpu", "cuda", "cuda:1", "auto"
     exclusive: bool = False  # True: pyannote's overlap-free variant, easier to align with transcripts
+    # torch threads for the run, on the diarizer's own thread (engines/torch_thread.py says why: two
+    # OpenMP threads on two shared cores measured 18x the CPU of one). 0: the calling thread, torch's
+    # own setting.
+    torch_threads: int = 1
 
 
 def _reference_problem(pipeline_dir: Path, key: str, value: Any) -> str | None:
@@ -176,6 +181,7 @@ class PyannoteDiarizer:
         # pyannote pipelines are not documented as re-entrant (they toggle global torch flags per
         # call), and two CPU-bound runs on the same cores only slow each other down.
         self._run_lock = threading.Lock()
+        self._torch = TorchThread(config.torch_threads, "pyannote-diarizer")
 
     def _device(self):
         import torch
@@ -225,7 +231,8 @@ class PyannoteDiarizer:
         import torch
 
         with self._run_lock:
-            output = pipeline(
+            output = self._torch.run(
+                pipeline,
                 {"waveform": torch.from_numpy(audio)[None], "sample_rate": SAMPLE_RATE},
                 num_speakers=request.num_speakers,
                 min_speakers=request.min_speakers,

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from engines.speakers import overlapped_regions
+from engines.torch_thread import TorchThread
 from engines.types import SAMPLE_RATE, EngineUnavailable, SpeakerTurn
 
 RECIPE = "campplus-fbank80-win10-v1"
@@ -55,7 +56,7 @@ class SpeakerEncoder:
         self._config = config
         self._model: Any = None
         self._lock = threading.Lock()
-        self._executor: Any = None
+        self._torch = TorchThread(config.torch_threads, "speaker-encoder")
 
     @property
     def config(self) -> SpeakerEncoderConfig:
@@ -94,17 +95,7 @@ class SpeakerEncoder:
         if not pieces:
             raise ValueError(f"{x.size / SAMPLE_RATE:.2f} s of audio is too short to embed")
         with self._lock:
-            if cfg.torch_threads > 0 and self._executor is None:
-                from concurrent.futures import ThreadPoolExecutor
-
-                self._executor = ThreadPoolExecutor(
-                    1, "speaker-encoder", initializer=_set_torch_threads, initargs=(cfg.torch_threads,)
-                )
-            windows = [x[a:b] for a, b in pieces]
-            if self._executor is None:
-                vectors = self._forward(windows)
-            else:
-                vectors = self._executor.submit(self._forward, windows).result()
+            vectors = self._torch.run(self._forward, [x[a:b] for a, b in pieces])
         rows = np.stack([v / max(np.linalg.norm(v), 1e-12) for v in vectors])
         weights = np.asarray([b - a for a, b in pieces], dtype=np.float64)
         mean = np.average(rows, axis=0, weights=weights)
@@ -149,12 +140,6 @@ class SpeakerEncoder:
         """{label: unit embedding} for clusters with enough clean speech."""
         min_samples = int(self._config.min_speech_s * SAMPLE_RATE)
         return {label: self.embed(x) for label, x in speech.items() if x.size >= min_samples}
-
-
-def _set_torch_threads(n: int) -> None:
-    import torch
-
-    torch.set_num_threads(n)
 
 
 def _windows(n: int, window: int, min_window: int) -> list[tuple[int, int]]:

@@ -123,6 +123,16 @@ def test_diarize_sample(diarizer: PyannoteDiarizer, sample: np.ndarray) -> None:
     assert done == sorted(done) and done[-1] == pytest.approx(duration)
 
 
+def test_pipeline_runs_on_the_diarizers_own_torch_thread(diarizer: PyannoteDiarizer, sample: np.ndarray) -> None:
+    # pyannote calls the progress hook from inside the pipeline, so every report but the adapter's
+    # final 100% says which thread the run is on.
+    threads: list[str] = []
+    request = DiarizationRequest(audio=sample[: 6 * SAMPLE_RATE])
+    diarizer.diarize(request, lambda done, total: threads.append(threading.current_thread().name))
+    assert len(threads) >= 2 and threads[-1] == threading.current_thread().name
+    assert all(name.startswith("pyannote-diarizer") for name in threads[:-1])
+
+
 def test_num_speakers_is_passed_through(diarizer: PyannoteDiarizer, sample: np.ndarray) -> None:
     turns = diarizer.diarize(DiarizationRequest(audio=sample[: 12 * SAMPLE_RATE], num_speakers=1))
     assert_contract(turns, 12.0)
