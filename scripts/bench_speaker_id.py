@@ -2,13 +2,16 @@
 
     .venv/bin/python -m scripts.bench_speaker_id   # before, the per-turn calibration, after
     .venv/bin/python -m scripts.bench_speaker_id --no-calibrate   # report TurnConfig()'s defaults
+    .venv/bin/python -m scripts.bench_speaker_id --pieces   # piece_s alone, the rest at the defaults
+    .venv/bin/python -m scripts.bench_speaker_id --merged   # sample.wav forced into one cluster, per piece_s
 
 The product path, minus HTTP: the neural diarizer (diarize_full) -> each cluster's clean speech
 (engines/speaker_id/encoder.py: overlap removed) -> CAM++ centroid -> match_clusters against the
 registry's voiceprints (engines/speaker_id/matching.py) -> per-turn naming (engines/speaker_id/
-turns.py: each diarizer turn's own clean speech embedded, relabelled where it clearly is someone
-else or clearly not its cluster's speaker; the exclusive view follows). Enrolment samples are embedded whole by
-the same encoder (the API's gate also trims long silences first; these clips have none to speak of).
+turns.py: each diarizer turn's own clean speech embedded, long turns piece by piece, relabelled where
+it clearly is someone else or clearly not its cluster's speaker; the exclusive view follows).
+Enrolment samples are embedded whole by the same encoder (the API's gate also trims long silences
+first; these clips have none to speak of).
 
 Speakers (docs/benchmarks.md has the table and the figures):
   read speech, several recordings of one person: librivox-reader-1 (enrolled from 0920, 0930, 0880;
@@ -53,7 +56,7 @@ os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
 import numpy as np
 
 from engines.speaker_id.matching import MatchConfig, Voiceprint, match_clusters
-from engines.speaker_id.turns import TurnConfig, follow, name_turns
+from engines.speaker_id.turns import TurnConfig, name_diarization
 from engines.types import SAMPLE_RATE as SR
 from engines.types import Diarization, DiarizationRequest
 from scripts.bench_diarization import read_rttm, read_wav, solo_spans
@@ -105,6 +108,8 @@ class Recording:
     diarization: Diarization | None = None
     turn_vecs: list[np.ndarray | None] = field(default_factory=list)  # per diarizer turn (full view)
     turn_speech: list[float] = field(default_factory=list)  # each turn's single-speaker seconds
+    # (start, end) of a turn or a piece of one -> (embedding at PROBE_MIN_S, single-speaker seconds)
+    spans: dict[tuple[float, float], tuple[np.ndarray | None, float]] = field(default_factory=dict)
 
 
 def clip(root, name: str) -> np.ndarray:
@@ -190,15 +195,32 @@ def prepare(recordings: list[Recording], diarizer, encoder) -> tuple[float, floa
         started = time.perf_counter()
         rec.turn_vecs = encoder.turn_embeddings(rec.audio, d.turns, PROBE_MIN_S)
         rec.turn_speech = turn_speech_s(d.turns, encoder.config.min_piece_s)
+        facts = zip(rec.turn_vecs, rec.turn_speech, strict=True)
+        rec.spans = {(t.start, t.end): vs for t, vs in zip(d.turns, facts, strict=True)}
         turns_s += time.perf_counter() - started
     return clusters_s, turns_s
 
 
-def turn_speech_s(turns, min_piece_s: float) -> list[float]:
+def prepare_pieces(recordings: list[Recording], encoder, piece_s: float) -> float:
+    """Seconds embedding the pieces of every turn long enough to be cut at `piece_s`."""
+    from engines.speaker_id.turns import cut_turns
+
+    started = time.perf_counter()
+    for rec in recordings:
+        assert rec.diarization is not None
+        pieces, _ = cut_turns(rec.diarization.turns, piece_s)
+        new = [p for p in pieces if (p.start, p.end) not in rec.spans]
+        vecs = encoder.turn_embeddings(rec.audio, new, PROBE_MIN_S, context=rec.diarization.turns)
+        speech = turn_speech_s(new, encoder.config.min_piece_s, context=rec.diarization.turns)
+        rec.spans.update({(p.start, p.end): vs for p, vs in zip(new, zip(vecs, speech, strict=True), strict=True)})
+    return time.perf_counter() - started
+
+
+def turn_speech_s(turns, min_piece_s: float, context=None) -> list[float]:
     from engines.speaker_id.encoder import _subtract
     from engines.speakers import overlapped_regions
 
-    overlap = overlapped_regions(turns)
+    overlap = overlapped_regions(list(turns if context is None else context))
     return [sum(b - a for a, b in _subtract(t.start, t.end, overlap) if b - a >= min_piece_s) for t in turns]
 
 
@@ -230,14 +252,14 @@ def named_view(rec: Recording, prints, version, config, turn_config: TurnConfig 
     matches = match_clusters(rec.centroids, prints, version, config)
     if turn_config is None or rec.diarization is None:
         return rec.hyp, {label: m.speaker_id for label, m in matches.items()}
-    full = rec.diarization.turns
-    vectors = [
-        v if v is not None and rec.turn_speech[i] >= turn_config.min_turn_s else None
-        for i, v in enumerate(rec.turn_vecs)
-    ]
-    naming = name_turns(full, vectors, matches, prints, turn_config)
-    exclusive = follow(rec.diarization.exclusive, full, naming.turns)
-    return [(t.start, t.end, t.speaker) for t in exclusive], {k: m.speaker_id for k, m in naming.identities.items()}
+
+    def embed(spans, whole):  # what encoder.turn_embeddings(audio, spans, min_turn_s, whole) gives
+        looked_up = [rec.spans[(t.start, t.end)] for t in spans]
+        return [v if v is not None and speech >= turn_config.min_turn_s else None for v, speech in looked_up]
+
+    named = name_diarization(rec.diarization.turns, rec.diarization.exclusive, embed, matches, prints, turn_config)
+    who = {k: m.speaker_id for k, m in named.identities.items()}
+    return [(t.start, t.end, t.speaker) for t in named.exclusive], who
 
 
 def overlapped_share(rec: Recording, start: float, end: float, speaker: str) -> float:
@@ -354,7 +376,9 @@ TURN_GRID = {
     "margin": (0.05, 0.1, 0.15),
     "reject_below": (0.2, 0.3, 0.4, 0.5),
     "inherit_score": (0.5, 0.6, 0.7, 9.0),  # 9: short turns of a named cluster never inherit
+    "piece_s": (0.0, 1.5, 2.0, 3.0, 4.0, 6.0),
 }
+PIECE_GRID = TURN_GRID["piece_s"]
 MAX_FA = 0.02  # the issue's bound on strangers' turns named
 
 
@@ -426,6 +450,68 @@ def calibrate(recordings, samples, embeddings, version, config) -> TurnConfig:
     return chosen
 
 
+def sweep_pieces(recordings, samples, embeddings, version, config, base: TurnConfig) -> None:
+    """Naming long turns in pieces (`piece_s`), every other setting at `base`: enrolled turns
+    right and strangers' turns named, per part and pooled, all turns and solo ones (n = 1)."""
+    import dataclasses
+
+    prints = registry(samples, embeddings, 1, version)
+    print(f"\nlong turns named in pieces, the rest at {base} (n=1): right / wrong / unnamed, strangers named")
+    for piece_s in PIECE_GRID:
+        tc = dataclasses.replace(base, piece_s=piece_s)
+        cells = []
+        for split in ("calibration", "held-out", None):
+            for solo in (False, True):
+                _, _, t = pooled(score(recordings, prints, version, config, tc, split, solo))
+                enrolled = t["right"] + t["wrong"] + t["unnamed"]
+                name = f"{split or 'pooled'}{' solo' if solo else ''}"
+                cells.append(
+                    f"{name} {t['right']}/{t['wrong']}/{t['unnamed']} of {enrolled}, "
+                    f"FA {t['named']}/{t['named'] + t['anonymous']}"
+                )
+        print(f"  piece_s {piece_s:3.1f}: " + "; ".join(cells))
+
+
+def merged_cluster_probe(diarizer, encoder, config) -> None:
+    """sample.wav (held out everywhere else) with both callers enrolled from their single-speaker
+    reference spans, diarized with num_speakers=1 (one cluster holding both people, turns up to
+    10 s) and without a hint: the share of the exclusive view's speech time whose name is the
+    reference speaker's, per piece_s, the other settings at TurnConfig()'s."""
+    import dataclasses
+
+    from tests.support.audio import sample_wav
+
+    audio, ref = read_wav(sample_wav()), read_rttm(sample_wav().with_suffix(".rttm"))
+    prints = []
+    for k in sorted({k for *_, k in ref}):
+        speech = np.concatenate([audio[int(s * SR) : int(e * SR)] for s, e, kk in solo_spans(ref) if kk == k])
+        prints.append(Voiceprint(k, k, encoder.embed(speech)[None], encoder.version))
+    print("\nsample.wav, both callers enrolled: named share of the speech time (exclusive view)")
+    for hint in (1, None):
+        d = diarizer.diarize_full(DiarizationRequest(audio, num_speakers=hint))
+        centroids = encoder.cluster_centroids(encoder.cluster_speech(audio, d.turns))
+        clusters = match_clusters(centroids, prints, encoder.version, config)
+        cells = []
+        for piece_s in PIECE_GRID:
+            tc = dataclasses.replace(TurnConfig(), piece_s=piece_s)
+
+            def embed(spans, whole, tc=tc):
+                return encoder.turn_embeddings(audio, spans, tc.min_turn_s, context=whole)
+
+            named = name_diarization(d.turns, d.exclusive, embed, clusters, prints, tc)
+            who = {k: m.speaker_id for k, m in named.identities.items()}
+            agree = total = 0.0
+            for t in named.exclusive:
+                for s, e, k in ref:
+                    shared = min(e, t.end) - max(s, t.start)
+                    if shared > 0:
+                        total += shared
+                        agree += shared * (who.get(t.speaker) == k)
+            cells.append(f"piece_s {piece_s:g}: {agree / max(total, 1e-9):.3f}")
+        longest = max(t.end - t.start for t in d.turns)
+        print(f"  num_speakers={hint} ({len(d.turns)} turns, longest {longest:.1f} s): " + ", ".join(cells))
+
+
 def report(recordings, samples, embeddings, version, config, tc, label: str) -> None:
     print(f"\n{label}")
     for split in ("calibration", "held-out", None):
@@ -451,12 +537,17 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="read-speech conversation sets (5 conversations each)")
     parser.add_argument("--verbose", action="store_true", help="each cluster's best two scores and true speaker")
     parser.add_argument("--no-calibrate", action="store_true", help="skip the per-turn sweep (report the defaults)")
+    parser.add_argument("--pieces", action="store_true", help="sweep piece_s (PIECE_GRID) at the defaults, then stop")
+    parser.add_argument("--merged", action="store_true", help="only sample.wav forced into one cluster, per piece_s")
     args = parser.parse_args()
     root = dev_data_dir()
     if root is None:
         raise SystemExit("dev set not found: set VOICE_API_DEV_DATA or put shared/data/dev beside the repo")
     print(f"load average at start: {Path('/proc/loadavg').read_text().strip()}")
     diarizer, encoder = build()
+    if args.merged:
+        merged_cluster_probe(diarizer, encoder, MatchConfig(args.threshold, args.margin))
+        return
     samples, recordings = enrolment_and_tests(root, args.seeds)
     started = time.perf_counter()
     embeddings = {s: [encoder.embed(x) for x in xs] for s, xs in samples.items()}
@@ -473,6 +564,8 @@ def main() -> None:
         f"{len(recordings)} recordings, {audio_s:.0f} s of audio: diarized + centroids in {clusters_s:.1f} s; "
         f"{n_turns} turns embedded in {turns_s:.1f} s"
     )
+    spent = sum(prepare_pieces(recordings, encoder, p) for p in PIECE_GRID if p > 0)
+    print(f"pieces of long turns (piece_s {', '.join(map(str, PIECE_GRID[1:]))}) embedded in {spent:.1f} s")
     parts: Counter[tuple[str, bool]] = Counter()
     for rec in recordings:
         for s, e, k in rec.turns:
@@ -502,6 +595,9 @@ def main() -> None:
             f"{k['right']} wrong {k['wrong']} unnamed {k['unnamed']}; strangers' clusters named {k['named']} of "
             f"{k['named'] + k['anonymous']}"
         )
+    if args.pieces:
+        sweep_pieces(recordings, samples, embeddings, version, config, TurnConfig())
+        return
     report(recordings, samples, embeddings, version, config, None, "before: the cluster match alone")
     tc = TurnConfig() if args.no_calibrate else calibrate(recordings, samples, embeddings, version, config)
     if tc != TurnConfig():

@@ -162,6 +162,10 @@ class SpeakerSettings(BaseModel):
     turn_inherit_score: float = Field(default=0.7, ge=-1.0)
     """Turns too short to check keep their cluster's name only when the cluster matched at least
     this well; under a weaker match they go anonymous with the cluster's rejected turns."""
+    turn_piece_s: float = Field(default=4.0, ge=0.0)
+    """Turns at least twice this long are checked in pieces of at least this long (a piece too
+    short to check is judged by its whole turn), so a turn the diarizer merged from two people
+    can name each part; 0 checks whole turns only. Calibrated with scripts/bench_speaker_id.py."""
     enrol_wait_s: float = Field(default=120.0, gt=0)
     """How long POST /v1/speakers (and its samples route) waits for the worker's embedding before
     answering 202 with the task to poll instead."""

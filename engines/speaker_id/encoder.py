@@ -22,6 +22,7 @@ made by another version is never compared with this one's output (engines/speake
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,10 +122,17 @@ class SpeakerEncoder:
         """Each cluster's single-speaker speech (overlap removed), concatenated, capped."""
         return clean_speech(audio, turns, self._config)
 
-    def turn_embeddings(self, audio: np.ndarray, turns: list[SpeakerTurn], min_s: float) -> list[np.ndarray | None]:
+    def turn_embeddings(
+        self,
+        audio: np.ndarray,
+        turns: Sequence[SpeakerTurn],
+        min_s: float,
+        context: Sequence[SpeakerTurn] | None = None,
+    ) -> list[np.ndarray | None]:
         """One unit embedding per turn of `turns` from its single-speaker speech (overlap removed),
-        None where that lasts less than `min_s`: too short to judge on its own."""
-        overlap = overlapped_regions(turns)
+        None where that lasts less than `min_s`: too short to judge on its own. Overlap is taken
+        from `context` (the whole diarization) when `turns` are only some of its turns or pieces."""
+        overlap = overlapped_regions(list(turns if context is None else context))
         out: list[np.ndarray | None] = []
         for turn in turns:
             pieces = [

@@ -11,6 +11,10 @@ turn with enough single-speaker speech to embed is scored against the voiceprint
   * a turn too short to embed keeps its cluster's decision only when the cluster matched with at
     least `inherit_score`; under a weaker cluster match it is split off with the rejected turns.
 
+Long turns (at least 2 * `piece_s`) are judged in pieces (`name_diarization`), so a turn that
+holds two people's speech can give each part its own name; pieces that end with the same label
+are joined again.
+
 The document stays consistent by relabelling turns, never by naming a turn inside a label:
 one enrolled speaker is one label (the cluster named after them, else a new label shared by every
 turn given to them), and the turns a named cluster rejects go to one new anonymous label per
@@ -19,7 +23,7 @@ cluster (most often the other person of a merged pair). Thresholds: scripts/benc
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +40,9 @@ class TurnConfig:
     margin: float = 0.1  # ...and leads its second-best speaker by this much
     reject_below: float = 0.4  # a named cluster's turn scoring less with that speaker loses the name
     inherit_score: float = 0.7  # short turns keep a cluster's name only when the cluster matched this well
+    # turns of at least twice this long are named in pieces of at least this long (0: whole turns),
+    # so that a turn holding two people's speech can give each part its own name
+    piece_s: float = 4.0
 
 
 @dataclass(frozen=True)
@@ -137,3 +144,93 @@ def follow(
                 best, label = shared, new_label
         out.append(SpeakerTurn(turn.start, turn.end, label))
     return out
+
+
+def cut_turns(turns: Sequence[SpeakerTurn], piece_s: float) -> tuple[list[SpeakerTurn], list[int]]:
+    """(pieces, index of each piece's turn): every turn of at least 2 * `piece_s` cut into equal
+    consecutive pieces of at least `piece_s`, so that a turn the diarizer merged from two people
+    can be named piece by piece; shorter turns stay whole. `piece_s` <= 0: nothing is cut."""
+    pieces: list[SpeakerTurn] = []
+    origin: list[int] = []
+    for i, turn in enumerate(turns):
+        n = max(int((turn.end - turn.start) // piece_s), 1) if piece_s > 0 else 1
+        inner = [round(turn.start + (turn.end - turn.start) * k / n, 3) for k in range(1, n)]
+        edges = [turn.start, *inner, turn.end]
+        for a, b in zip(edges[:-1], edges[1:], strict=True):
+            pieces.append(SpeakerTurn(a, b, turn.speaker))
+            origin.append(i)
+    return pieces, origin
+
+
+def cut_view(
+    view: Sequence[SpeakerTurn], pieces: Sequence[SpeakerTurn], origin: Sequence[int]
+) -> tuple[list[SpeakerTurn], list[int]]:
+    """Another view of the same diarization (the exclusive one) cut where `pieces` cut their turns,
+    within the same label: (fragments, index of each fragment's turn in `view`)."""
+    cuts: dict[str, list[float]] = {}
+    for k in range(len(pieces) - 1):
+        if origin[k] == origin[k + 1]:
+            cuts.setdefault(pieces[k].speaker, []).append(pieces[k].end)
+    fragments: list[SpeakerTurn] = []
+    frag_origin: list[int] = []
+    for i, turn in enumerate(view):
+        points = sorted(p for p in cuts.get(turn.speaker, ()) if turn.start < p < turn.end)
+        edges = [turn.start, *points, turn.end]
+        for a, b in zip(edges[:-1], edges[1:], strict=True):
+            fragments.append(SpeakerTurn(a, b, turn.speaker))
+            frag_origin.append(i)
+    return fragments, frag_origin
+
+
+def join(fragments: Sequence[SpeakerTurn], origin: Sequence[int]) -> list[SpeakerTurn]:
+    """Consecutive fragments of one turn that carry the same label, one turn again."""
+    out: list[SpeakerTurn] = []
+    last = None
+    for turn, i in zip(fragments, origin, strict=True):
+        if out and last == i and out[-1].speaker == turn.speaker:
+            out[-1] = SpeakerTurn(out[-1].start, turn.end, turn.speaker)
+        else:
+            out.append(turn)
+        last = i
+    return out
+
+
+@dataclass(frozen=True)
+class NamedDiarization:
+    turns: list[SpeakerTurn]  # the overlapping view, relabelled (sorted)
+    exclusive: list[SpeakerTurn]  # the exclusive view, following it
+    identities: dict[str, Match]  # label -> who it is (see TurnNaming)
+    judged: int  # turns or pieces judged on their own speech
+    relabelled: int  # turns or pieces that moved to another label
+
+
+def name_diarization(
+    turns: Sequence[SpeakerTurn],
+    exclusive: Sequence[SpeakerTurn],
+    embed: Callable[[Sequence[SpeakerTurn], Sequence[SpeakerTurn]], list[np.ndarray | None]],
+    clusters: Mapping[str, Match],
+    voiceprints: Sequence[Voiceprint],
+    config: TurnConfig | None = None,
+) -> NamedDiarization:
+    """Per-turn naming of both views of a diarization, long turns piece by piece (`piece_s`).
+
+    `embed(spans, turns)`: one unit embedding per span from its single-speaker speech (overlap
+    taken from `turns`, the whole diarization), None where that is shorter than `min_turn_s`. A
+    piece too short to judge is judged by its whole turn's embedding, so cutting never leaves a
+    turn less judged than it was whole; pieces that end up with the same label are joined again."""
+    cfg = config or TurnConfig()
+    pieces, origin = cut_turns(turns, cfg.piece_s)
+    vectors = embed(pieces, turns)
+    cut = sorted({i for k, i in enumerate(origin) if k and origin[k - 1] == i})
+    if cut:
+        whole = dict(zip(cut, embed([turns[i] for i in cut], turns), strict=True))
+        vectors = [v if v is not None else whole.get(origin[k]) for k, v in enumerate(vectors)]
+    naming = name_turns(pieces, vectors, clusters, voiceprints, cfg)
+    fragments, frag_origin = cut_view(exclusive, pieces, origin)
+    return NamedDiarization(
+        turns=sorted(join(naming.turns, origin), key=lambda t: (t.start, t.end)),
+        exclusive=join(follow(fragments, pieces, naming.turns), frag_origin),
+        identities=naming.identities,
+        judged=sum(v is not None for v in vectors),
+        relabelled=len(naming.relabelled),
+    )

@@ -16,7 +16,7 @@ from engines.audio_encode import encode
 from engines.audio_io import decode_mono
 from engines.speaker_id.encoder import SpeakerEncoder
 from engines.speaker_id.matching import Match, MatchConfig, Voiceprint, match_clusters
-from engines.speaker_id.turns import TurnConfig, follow, name_turns
+from engines.speaker_id.turns import TurnConfig, name_diarization
 from engines.types import SAMPLE_RATE, Diarization
 from model_store.speakers import Speaker, SpeakerStore
 from server.settings import Settings
@@ -88,19 +88,21 @@ def identify(
         margin=cfg.turn_margin,
         reject_below=cfg.turn_reject_below,
         inherit_score=cfg.turn_inherit_score,
+        piece_s=cfg.turn_piece_s,
     )
-    vectors = encoder.turn_embeddings(audio, diarization.turns, turn_config.min_turn_s)
-    naming = name_turns(diarization.turns, vectors, clusters, prints, turn_config)
-    exclusive = follow(diarization.exclusive, diarization.turns, naming.turns)
+
+    def embed(spans, whole):
+        return encoder.turn_embeddings(audio, spans, turn_config.min_turn_s, context=whole)
+
+    named = name_diarization(diarization.turns, diarization.exclusive, embed, clusters, prints, turn_config)
     log.info(
-        "identification: %d of %d clusters named, %d of %d turns judged on their own, %d relabelled",
+        "identification: %d of %d clusters named, %d turns or pieces judged on their own, %d relabelled",
         len(clusters),
         len(centroids),
-        sum(v is not None for v in vectors),
-        len(vectors),
-        len(naming.relabelled),
+        named.judged,
+        named.relabelled,
     )
-    return Diarization(naming.turns, exclusive), naming.identities
+    return Diarization(named.turns, named.exclusive), named.identities
 
 
 def wav(audio: np.ndarray, max_s: float) -> bytes:

@@ -133,9 +133,10 @@ def test_a_cluster_merged_from_both_people_is_named_turn_by_turn(app, enrolled):
     assert_consistent(result)
     assert {n for n in names(result).values() if n} == {"Alice", "Bob"}, result["speakers"]
     # One name for the whole cluster is right for the larger speaker's share at most (0.51 of the
-    # reference's speech); turns that hold both voices (a one-speaker diarization has long ones)
-    # still carry one name, so this stays below the 0.8 of a two-cluster diarization.
-    assert agreement(result) > 0.6
+    # reference's speech). A one-speaker diarization has long turns that hold both voices: named
+    # whole they measured 0.64 (speakers.turn_piece_s=0); in 4 s pieces (the default) 0.735, still
+    # below the 0.8 of a two-cluster diarization. The bound fails if the pieces stop being named.
+    assert agreement(result) > 0.7
 
 
 def test_a_voiceprint_of_another_encoder_is_re_embedded_not_compared(app, enrolled, identified):
