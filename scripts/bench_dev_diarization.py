@@ -129,10 +129,12 @@ def sweep(
     split_after: bool = False,
     split_min_s: float = 1.0,
     recluster: bool = False,
+    count_biases=(...,),
     out: str | None = None,
 ) -> None:
     """Every setting scored from one segmentation forward per file and step (logits cached, each
-    speech bias binarised from them) and one set of embeddings per (step, bias, exclusion)."""
+    speech bias binarised from them) and one set of embeddings per (step, bias, exclusion).
+    `count_biases`: PipelineParams.count_bias values (None: pyannote's rint; ...: the engine's)."""
     import dataclasses
     import json
 
@@ -146,6 +148,7 @@ def sweep(
         pipeline = neural_diarizer(segmentation_step=step).pipeline()
         model = pipeline.segmentation
         base = pipeline.params
+        count_values = [base.count_bias if cb is ... else cb for cb in count_biases]
         c0 = time.process_time()
         with torch.inference_mode():
             pipeline._infer = lambda chunks, model=model: model.logits(chunks[:, None]).numpy()
@@ -162,7 +165,10 @@ def sweep(
                 with torch.inference_mode():
                     seg = model.binarize(torch.from_numpy(logits[name]), bias, obias).numpy()
                     emb = pipeline.embed(torch.from_numpy(a), seg, lambda *a, **k: None, halves=halves)
-                count = pipeline.speaker_count(seg)
+                count = {}
+                for cb in count_values:
+                    pipeline.params = dataclasses.replace(pipeline.params, count_bias=cb)
+                    count[cb] = pipeline.speaker_count(seg)
                 for split in splits:
                     if not halves:
                         cached[name, split] = (seg, count, emb, None)
@@ -177,8 +183,10 @@ def sweep(
                         split_seg, split_emb = pipeline.split_tracks(seg, *emb)
                         cached[name, split] = (split_seg, count, split_emb, None)
             print(f"  bias {bias}/{obias} exclude {excl}: embeddings {time.process_time() - c0:.0f} CPU s", flush=True)
-            settings = itertools.product(thresholds, sizes, offs, ratios, outliers, outlier_tracks, splits)
-            for threshold, size, off, ratio, outlier, tracks, split in settings:
+            settings = itertools.product(
+                thresholds, sizes, offs, ratios, outliers, outlier_tracks, splits, count_values
+            )
+            for threshold, size, off, ratio, outlier, tracks, split, cb in settings:
                 if not math.isfinite(outlier) and tracks != outlier_tracks[0]:
                     continue  # the rule is off: its track count changes nothing
                 clustering = AhcParams(
@@ -197,16 +205,19 @@ def sweep(
                     split_distance=split,
                     split_min_s=split_min_s,
                     split_recluster=recluster,
+                    count_bias=cb,
                 )
                 per = {}
                 for name, a, ref in files:
                     seg, count, emb, split_halves = cached[name, split]
-                    per[name] = file_errors(ref, cached_turns(pipeline, seg, count, emb, split_halves, a.size / SR))
+                    turns = cached_turns(pipeline, seg, count[cb], emb, split_halves, a.size / SR)
+                    per[name] = file_errors(ref, turns)
                 ratio_key = "" if ratio == 0.2 else f" r{ratio}"
                 ratio_key += f" o{outlier}/{tracks}" if math.isfinite(outlier) else ""
                 ratio_key += (
                     f" s{split}{'a' if split_after else ''}{'r' if recluster else ''}" if math.isfinite(split) else ""
                 )
+                ratio_key += "" if cb is None else f" c{cb}"
                 results[f"{step} {bias}/{obias} {int(excl)} {threshold} {size} {off}{ratio_key}"] = per
     if out:
         with open(out, "w") as f:
@@ -306,6 +317,9 @@ def main() -> None:
     parser.add_argument("--split-after", action="store_true", help="--sweep: split_after_clustering")
     parser.add_argument("--split-min-s", type=float, default=1.0, help="--sweep: split_min_s")
     parser.add_argument("--recluster", action="store_true", help="--sweep: split_recluster (with --split-after)")
+    parser.add_argument(
+        "--count-biases", help="--sweep: count_bias values, 'rint' for pyannote's rounding (default: the engine's)"
+    )
     parser.add_argument("--out", help="--sweep: write every setting's per-file errors to this JSON file")
     parser.add_argument("--summarise", help="print the table of a --out JSON file and stop")
     parser.add_argument(
@@ -344,6 +358,7 @@ def main() -> None:
             args.split_after,
             args.split_min_s,
             args.recluster,
+            [None if v == "rint" else float(v) for v in args.count_biases.split(",")] if args.count_biases else [...],
             args.out,
         )
         return
@@ -363,7 +378,9 @@ def type_of(field: str):
     from engines.diarization.neural import NeuralDiarizerConfig
 
     kind = {f.name: f.type for f in dataclasses.fields(NeuralDiarizerConfig)}[field]
-    return {"float": float, "int": int, "bool": lambda v: v.lower() in ("1", "true")}.get(str(kind), str)
+    optional = lambda v: None if v.lower() in ("none", "rint") else float(v)  # noqa: E731
+    parsers = {"float": float, "int": int, "bool": lambda v: v.lower() in ("1", "true"), "float | None": optional}
+    return parsers.get(str(kind), str)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ and not adopted, kept so that their figures can be reproduced. docs/benchmarks.m
     PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.diarization_probes windows --windows 10:0.2,5:0.2
     PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.diarization_probes eigengap
     PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.diarization_probes separate-halves
+    PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.diarization_probes count-bias
 
   solo             per file: each reference speaker's seconds of speech nobody else speaks over,
                    and the count the engine finds (what an embedding-based count can see at all)
@@ -15,6 +16,9 @@ and not adopted, kept so that their figures can be reproduced. docs/benchmarks.m
   separate-halves  the track cut with each half embedded by a CAM++ pass of its own (the default
                    pools both halves from the whole track's one forward), cut before or after
                    the clustering
+  count-bias       the per-frame speaker count (the windows' summed activity averaged where they
+                   overlap, then rounded) with an offset before the rounding: a speaker found in
+                   fewer than half the windows that cover a frame is kept (> 0) or dropped (< 0)
 
 Every probe runs the engine's own NeuralPipeline at its default setting except the one thing it
 varies, and scores as scripts.bench_dev_diarization does (DER with collar 0.25 s, overlap scored,
@@ -231,9 +235,26 @@ def separate_halves(pipeline, cache) -> None:
     pipeline.params = base
 
 
+def count_bias(pipeline, cache) -> None:
+    """The speaker count of the engine's pipeline (PipelineParams.count_bias) at each offset, None
+    being pyannote's np.rint; clustering is unchanged (it does not use the count), only the
+    reconstruction."""
+    base = pipeline.params
+    for bias in (None, -0.2, -0.1, 0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3):
+        pipeline.params = dataclasses.replace(base, count_bias=bias)
+        counts = {n: pipeline.speaker_count(c.seg) for n, c in cache.items()}
+
+        def diarize(name: str, counts=counts) -> list:
+            return cluster(pipeline, dataclasses.replace(cache[name], count=counts[name]))
+
+        label = "rint (pyannote)" if bias is None else f"{bias:+.2f}"
+        print(f"count bias {label:>15s}: {score(cache, diarize)}", flush=True)
+    pipeline.params = base
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("probe", choices=("solo", "windows", "eigengap", "separate-halves"))
+    parser.add_argument("probe", choices=("solo", "windows", "eigengap", "separate-halves", "count-bias"))
     parser.add_argument("--windows", default="10:0.2,7.5:0.2667,5:0.2,5:0.4", help="WINDOW:STEP,... for `windows`")
     args = parser.parse_args()
     import torch
@@ -246,7 +267,8 @@ def main() -> None:
         windows(pipeline, files, specs)  # type: ignore[arg-type]
         return
     cache = prepare(pipeline, files)
-    {"solo": solo, "eigengap": eigengap, "separate-halves": separate_halves}[args.probe](pipeline, cache)
+    probes = {"solo": solo, "eigengap": eigengap, "separate-halves": separate_halves, "count-bias": count_bias}
+    probes[args.probe](pipeline, cache)
 
 
 if __name__ == "__main__":

@@ -71,6 +71,11 @@ class NeuralDiarizerConfig:
     # 20.5% to 20.2% and the held-out ones from 40.2% to 36.1% (missed overlap found); 1.0 scored
     # 23.3% / 35.8%, -0.5 22.4% / 42.2%. (All at threshold 0.8, overlap excluded from embeddings.)
     overlap_bias: float = 0.5
+    # PipelineParams.count_bias (None: pyannote's np.rint of the frame's mean count over the
+    # windows). 0.2 keeps a speaker that 2 of the 5 windows over a frame found: calibration files
+    # 18.8% -> 18.2%, held-out 35.0% -> 34.3%, sample.wav 2.3% -> 2.9%, counts unchanged; flat from
+    # 0.1 to 0.25 (18.3-18.2%), worse below 0 and at 0.3 (docs/benchmarks.md, issue 11 round 10).
+    count_bias: float | None = 0.2
     # pyannote's embedding_exclude_overlap (its speaker-diarization-3.1 setting): each local
     # speaker's CAM++ embedding from its frames without a second speaker. Confusion 10.2% -> 8.0%
     # of the 12 files' speech; calibration DER 22.2% -> 20.5%, held-out 43.8% -> 40.2%.
@@ -131,6 +136,7 @@ def _build_pipeline(config: NeuralDiarizerConfig):
         min_duration_off=config.min_duration_off,
         speech_bias=config.speech_bias,
         overlap_bias=config.overlap_bias,
+        count_bias=config.count_bias,
         embedding_exclude_overlap=config.embedding_exclude_overlap,
         split_distance=config.split_distance,
         split_min_s=config.split_min_s,

@@ -7,7 +7,8 @@ compares both on real speech):
   1. segmentation: 10 s windows every `step` x 10 s, each (frames, 3 local speakers) 0/1 activity
      (the argmax powerset class; here optionally after the detection biases of
      SegmentationModel.binarize, which pyannote does not have: 0 gives pyannote's result);
-  2. speaker count per output frame: the windows' summed activity, averaged where they overlap;
+  2. speaker count per output frame: the windows' summed activity, averaged where they overlap,
+     rounded (PipelineParams.count_bias, not pyannote's, moves the rounding; None gives its rint);
   3. one CAM++ embedding per (window, local speaker), from the frames that speaker is active in
      (without the frames of overlapped speech with embedding_exclude_overlap, as pyannote does);
   4. agglomerative clustering of those embeddings into global speakers (ahc.py); then, not in
@@ -54,6 +55,11 @@ class PipelineParams:
     # logits before the argmax (SegmentationModel.binarize), a detection threshold.
     speech_bias: float = 0.0
     overlap_bias: float = 0.0  # added to the classes of two speakers on top of speech_bias
+    # Not pyannote's (None: its np.rint, which rounds exact halves to even): the per-frame speaker
+    # count is floor(mean + 0.5 + count_bias), the mean being the windows' summed activity averaged
+    # where they overlap. 0 rounds halves up; 0.1-0.3 keep a speaker that 2 of the 5 windows over a
+    # frame found (step 0.2).
+    count_bias: float | None = None
     # pyannote's embedding_exclude_overlap: embed each local speaker from its frames without a
     # second speaker, unless that leaves too little speech for the encoder.
     embedding_exclude_overlap: bool = False
@@ -128,7 +134,10 @@ class NeuralPipeline:
 
     def speaker_count(self, segmentations: np.ndarray) -> np.ndarray:
         frames = self.segmentation.frames
-        return np.rint(self.aggregate(np.sum(segmentations, axis=-1, keepdims=True), frames)).astype(np.uint8)
+        mean = self.aggregate(np.sum(segmentations, axis=-1, keepdims=True), frames)
+        if self.params.count_bias is None:
+            return np.rint(mean).astype(np.uint8)
+        return np.floor(mean + 0.5 + self.params.count_bias).clip(0).astype(np.uint8)
 
     def cluster_and_reconstruct(
         self,

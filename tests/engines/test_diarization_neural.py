@@ -265,12 +265,11 @@ def test_pipeline_turns_equal_pyannotes_pipeline(diarizer, reference, sample, cl
         if root is None or not (root / "diarization" / f"{clip}.wav").is_file():
             pytest.skip("shared dev recordings not found (set VOICE_API_DEV_DATA)")
         audio, _ = read_wav(root / "diarization" / f"{clip}.wav")
-    # pyannote's algorithm, so without the engine's own step after it: cutting tracks whose halves
-    # belong to different clusters (tests/unit/test_neural_diarization_logic.py)
+    # pyannote's algorithm, so without the engine's own steps: cutting tracks whose halves belong to
+    # different clusters, and the count's rounding offset (tests/unit/test_neural_diarization_logic.py)
     pipeline = diarizer.pipeline()
-    pyannotes = NeuralPipeline(
-        pipeline.segmentation, pipeline.embedding, dataclasses.replace(pipeline.params, split_distance=math.inf)
-    )
+    params = dataclasses.replace(pipeline.params, split_distance=math.inf, count_bias=None)
+    pyannotes = NeuralPipeline(pipeline.segmentation, pipeline.embedding, params)
     ours = pyannotes(audio, **hint)
     theirs = reference({"waveform": torch.from_numpy(audio)[None], "sample_rate": SR}, **hint)
     _same(ours.turns, _as_tuples(theirs.speaker_diarization))

@@ -301,3 +301,19 @@ def test_reclustering_after_the_cut_uses_the_halves_instead_of_the_mixture(model
     a_again = again.centroids[np.argmax(again.centroids[:, 0])]
     assert np.allclose(a_once, np.mean([a, mixture], axis=0)) and np.allclose(a_again, a)
     assert {k for *_, k in once.turns} == {k for *_, k in again.turns} == {0, 1}
+
+
+def test_count_bias_moves_the_rounding_of_the_mean_count(model):
+    pipeline, _ = _pipeline(model, exclude=False)
+    mean = np.array([[0.0], [0.2], [0.4], [0.5], [1.5], [2.5]])  # frames' summed activity, averaged
+    pipeline.aggregate = lambda scores, frames, skip_average=False: mean  # the rounding alone
+    seg = _segmentation()
+
+    def counts(bias):
+        pipeline.params = dataclasses.replace(pipeline.params, count_bias=bias)
+        return pipeline.speaker_count(seg).reshape(-1).tolist()
+
+    assert counts(None) == [0, 0, 0, 0, 2, 2]  # pyannote's np.rint: exact halves to even
+    assert counts(0.0) == [0, 0, 0, 1, 2, 3]  # halves up
+    assert counts(0.2) == [0, 0, 1, 1, 2, 3]  # 2 of 5 windows are enough
+    assert counts(-0.2) == [0, 0, 0, 0, 1, 2]
