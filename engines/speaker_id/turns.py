@@ -221,9 +221,11 @@ def name_diarization(
     cfg = config or TurnConfig()
     pieces, origin = cut_turns(turns, cfg.piece_s)
     vectors = embed(pieces, turns)
-    cut = sorted({i for k, i in enumerate(origin) if k and origin[k - 1] == i})
-    if cut:
-        whole = dict(zip(cut, embed([turns[i] for i in cut], turns), strict=True))
+    # whole-turn embeddings only where they are used: cut turns with a piece that has none of its own
+    cut = {i for k, i in enumerate(origin) if k and origin[k - 1] == i}
+    needed = sorted({origin[k] for k, v in enumerate(vectors) if v is None and origin[k] in cut})
+    if needed:
+        whole = dict(zip(needed, embed([turns[i] for i in needed], turns), strict=True))
         vectors = [v if v is not None else whole.get(origin[k]) for k, v in enumerate(vectors)]
     naming = name_turns(pieces, vectors, clusters, voiceprints, cfg)
     fragments, frag_origin = cut_view(exclusive, pieces, origin)

@@ -152,6 +152,7 @@ def test_a_turn_holding_two_people_is_named_piece_by_piece():
     assert spans == [(0.0, 4.0, "SPEAKER_00"), (4.0, 8.0, "SPEAKER_01"), (9.0, 12.0, "SPEAKER_01")]
     assert [(t.start, t.end, t.speaker) for t in named.exclusive] == spans
     assert named.relabelled == 1
+    assert seen == [[(0.0, 4.0), (4.0, 8.0), (9.0, 12.0)]]  # every piece had its own: no whole-turn pass
     # whole turns are named as before: piece_s 0 gives name_turns' answer
     unchanged = name_diarization(whole, exclusive, embed, clusters, PRINTS, CFG)
     assert unchanged.turns == name_turns(whole, [BASIS[1], BASIS[2]], clusters, PRINTS, CFG).turns == whole
@@ -160,8 +161,11 @@ def test_a_turn_holding_two_people_is_named_piece_by_piece():
 def test_a_piece_too_short_to_judge_is_judged_by_its_whole_turn():
     whole = [SpeakerTurn(0.0, 8.0, "SPEAKER_00")]
 
+    seen: list[list[tuple[float, float]]] = []
+
     def embed(spans, context):  # the second piece is all overlap: nothing of its own to embed
         own = {(0.0, 4.0): BASIS[5], (4.0, 8.0): None, (0.0, 8.0): BASIS[1]}
+        seen.append([(s.start, s.end) for s in spans])
         return [own[(s.start, s.end)] for s in spans]
 
     cfg = TurnConfig(**{**CFG.__dict__, "piece_s": 4.0})
@@ -171,3 +175,4 @@ def test_a_piece_too_short_to_judge_is_judged_by_its_whole_turn():
     assert [t.speaker for t in named.turns][1] == "SPEAKER_00"
     assert named.turns[0].speaker not in {"SPEAKER_00"}
     assert named.judged == 2
+    assert seen == [[(0.0, 4.0), (4.0, 8.0)], [(0.0, 8.0)]]  # the whole turn embedded once, for that piece
