@@ -193,12 +193,22 @@ def prepare(recordings: list[Recording], diarizer, encoder) -> tuple[float, floa
         rec.diarization = d
         clusters_s += time.perf_counter() - started
         started = time.perf_counter()
-        rec.turn_vecs = encoder.turn_embeddings(rec.audio, d.turns, PROBE_MIN_S)
-        rec.turn_speech = turn_speech_s(d.turns, encoder.config.min_piece_s)
-        facts = zip(rec.turn_vecs, rec.turn_speech, strict=True)
-        rec.spans = {(t.start, t.end): vs for t, vs in zip(d.turns, facts, strict=True)}
+        embed_spans(rec, encoder, d.turns)
+        rec.turn_vecs = [rec.spans[t.start, t.end][0] for t in d.turns]
+        rec.turn_speech = [rec.spans[t.start, t.end][1] for t in d.turns]
         turns_s += time.perf_counter() - started
     return clusters_s, turns_s
+
+
+def embed_spans(rec: Recording, encoder, spans) -> None:
+    """rec.spans for those of `spans` not there yet: each one's embedding (down to PROBE_MIN_S of
+    single-speaker speech) and its single-speaker seconds, overlap from the whole diarization."""
+    assert rec.diarization is not None
+    whole = rec.diarization.turns
+    new = [t for t in spans if (t.start, t.end) not in rec.spans]
+    vecs = encoder.turn_embeddings(rec.audio, new, PROBE_MIN_S, context=whole)
+    speech = turn_speech_s(new, encoder.config.min_piece_s, context=whole)
+    rec.spans.update({(t.start, t.end): vs for t, vs in zip(new, zip(vecs, speech, strict=True), strict=True)})
 
 
 def prepare_pieces(recordings: list[Recording], encoder, piece_s: float) -> float:
@@ -208,11 +218,7 @@ def prepare_pieces(recordings: list[Recording], encoder, piece_s: float) -> floa
     started = time.perf_counter()
     for rec in recordings:
         assert rec.diarization is not None
-        pieces, _ = cut_turns(rec.diarization.turns, piece_s)
-        new = [p for p in pieces if (p.start, p.end) not in rec.spans]
-        vecs = encoder.turn_embeddings(rec.audio, new, PROBE_MIN_S, context=rec.diarization.turns)
-        speech = turn_speech_s(new, encoder.config.min_piece_s, context=rec.diarization.turns)
-        rec.spans.update({(p.start, p.end): vs for p, vs in zip(new, zip(vecs, speech, strict=True), strict=True)})
+        embed_spans(rec, encoder, cut_turns(rec.diarization.turns, piece_s)[0])
     return time.perf_counter() - started
 
 
