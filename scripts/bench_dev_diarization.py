@@ -131,10 +131,12 @@ def sweep(
     recluster: bool = False,
     count_biases=(...,),
     out: str | None = None,
+    linkage: str = "centroid",
 ) -> None:
     """Every setting scored from one segmentation forward per file and step (logits cached, each
     speech bias binarised from them) and one set of embeddings per (step, bias, exclusion).
-    `count_biases`: PipelineParams.count_bias values (None: pyannote's rint; ...: the engine's)."""
+    `count_biases`: PipelineParams.count_bias values (None: pyannote's rint; ...: the engine's);
+    `linkage`: the clustering's method, whose scale the thresholds are on."""
     import dataclasses
     import json
 
@@ -191,7 +193,7 @@ def sweep(
                     continue  # the rule is off: its track count changes nothing
                 clustering = AhcParams(
                     threshold,
-                    "centroid",
+                    linkage,
                     size,
                     min_active_ratio=ratio,
                     outlier_distance=outlier,
@@ -297,6 +299,8 @@ def monologues(diarizer) -> None:
 
 
 def main() -> None:
+    from engines.diarization.neural import NeuralDiarizerConfig
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--engine", choices=("neural", "builtin"), default="neural")
     parser.add_argument("--hinted", action="store_true", help="give each file its reference speaker count")
@@ -305,7 +309,13 @@ def main() -> None:
     parser.add_argument("--biases", default="0,1,2", help="speech biases for --sweep")
     parser.add_argument("--overlap-biases", default="0", help="overlap biases for --sweep")
     parser.add_argument("--exclude", default="0,1", help="embedding_exclude_overlap values for --sweep")
-    parser.add_argument("--thresholds", default="0.6,0.7,0.8,0.9")
+    parser.add_argument(
+        "--linkage", default=NeuralDiarizerConfig.linkage, help="--sweep: the clustering's linkage method"
+    )
+    parser.add_argument(
+        "--thresholds",
+        help="--sweep: clustering thresholds, on the linkage's scale (default 0.3-0.42 for average, 0.6-0.9 else)",
+    )
     parser.add_argument("--sizes", default="1,3")
     parser.add_argument("--offs", default="0.0", help="min_duration_off values for --sweep")
     parser.add_argument("--ratios", default="0.2", help="clustering min_active_ratio values for --sweep")
@@ -348,7 +358,7 @@ def main() -> None:
             floats(args.biases),
             floats(args.overlap_biases),
             [bool(int(v)) for v in args.exclude.split(",")],
-            floats(args.thresholds),
+            floats(args.thresholds or ("0.3,0.33,0.36,0.39,0.42" if args.linkage == "average" else "0.6,0.7,0.8,0.9")),
             [int(v) for v in args.sizes.split(",")],
             floats(args.offs),
             floats(args.ratios),
@@ -360,6 +370,7 @@ def main() -> None:
             args.recluster,
             [None if v == "rint" else float(v) for v in args.count_biases.split(",")] if args.count_biases else [...],
             args.out,
+            args.linkage,
         )
         return
     overrides = {k: type_of(k)(v) for k, v in (item.split("=", 1) for item in args.set)}

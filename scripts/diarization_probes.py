@@ -6,6 +6,9 @@ and not adopted, kept so that their figures can be reproduced. docs/benchmarks.m
     PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.diarization_probes eigengap
     PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.diarization_probes separate-halves
     PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.diarization_probes count-bias
+    PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.diarization_probes linkage
+    PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.diarization_probes concatenated
+    PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.diarization_probes min-duration-on
 
   solo             per file: each reference speaker's seconds of speech nobody else speaks over,
                    and the count the engine finds (what an embedding-based count can see at all)
@@ -19,6 +22,15 @@ and not adopted, kept so that their figures can be reproduced. docs/benchmarks.m
   count-bias       the per-frame speaker count (the windows' summed activity averaged where they
                    overlap, then rounded) with an offset before the rounding: a speaker found in
                    fewer than half the windows that cover a frame is kept (> 0) or dropped (< 0)
+  linkage          scipy's other linkage methods in place of pyannote's centroid linkage (average
+                   and complete on cosine distances, ward on unit vectors), each at its own range
+                   of thresholds, with pyannote's unconstrained or constrained assignment
+  concatenated     the 13 files joined into one recording of ~7 minutes (1 s of silence between
+                   them; each file's speakers taken as different people), centroid and average
+                   linkage at their calibrated thresholds: does a setting chosen on 30 s files hold
+                   when clusters hold many more windows
+  min-duration-on  turns shorter than a minimum dropped (pyannote's Binarize min_duration_on),
+                   and how many turns of that length each file has
 
 Every probe runs the engine's own NeuralPipeline at its default setting except the one thing it
 varies, and scores as scripts.bench_dev_diarization does (DER with collar 0.25 s, overlap scored,
@@ -252,10 +264,87 @@ def count_bias(pipeline, cache) -> None:
     pipeline.params = base
 
 
+# each method's distances have their own scale: centroid and ward are euclidean distances between
+# unit vectors (0.8 = a cosine distance of 0.32 between two of them), average and complete cosine
+# distances (a first pass at 0.4-0.9 and 0.7-1.2 found their best at the bottom of those ranges)
+LINKAGE_THRESHOLDS = {
+    "centroid": (0.7, 0.75, 0.8, 0.85, 0.9),
+    "average": (0.25, 0.3, 0.35, 0.4, 0.45),
+    "complete": (0.4, 0.5, 0.6, 0.7),
+    "ward": (0.6, 0.8, 1.0, 1.2, 1.4),
+}
+
+
+def linkage(pipeline, cache, methods: dict[str, tuple[float, ...]], constrained_too: bool = True) -> None:
+    base = pipeline.params
+    for method, thresholds in methods.items():
+        for constrained in (False, True) if constrained_too else (False,):
+            for threshold in thresholds:
+                clustering = dataclasses.replace(
+                    base.clustering, method=method, threshold=threshold, constrained_assignment=constrained
+                )
+                params = dataclasses.replace(base, clustering=clustering)
+                line = score(cache, with_params(pipeline, cache, params))
+                print(f"{method:8s} constrained {constrained!s:5s} threshold {threshold:4.2f}: {line}", flush=True)
+    pipeline.params = base
+
+
+def concatenated(pipeline, files, settings: dict[str, tuple[str, float]]) -> None:
+    from scripts.bench_dev_diarization import file_errors
+
+    gap = np.zeros(SR, np.float32)
+    pieces, ref, offset = [], [], 0.0
+    for name, audio, turns in files:
+        pieces += [audio, gap]
+        ref += [(offset + s, offset + e, f"{name}:{k}") for s, e, k in turns]
+        offset += (audio.size + gap.size) / SR
+    audio = np.concatenate(pieces)
+    cache = prepare(pipeline, [("concatenated", audio, ref)])
+    base = pipeline.params
+    for label, (method, threshold) in settings.items():
+        clustering = dataclasses.replace(base.clustering, method=method, threshold=threshold)
+        hyp = cluster(pipeline, cache["concatenated"], dataclasses.replace(base, clustering=clustering))
+        found, n_ref, miss, fa, conf, total = file_errors(ref, hyp)
+        print(
+            f"{label:22s} {audio.size / SR:.0f} s: DER {100 * (miss + fa + conf) / total:5.1f}% "
+            f"(miss {100 * miss / total:.1f} / FA {100 * fa / total:.1f} / conf {100 * conf / total:.1f}), "
+            f"{found} speakers found of {n_ref}",
+            flush=True,
+        )
+    pipeline.params = base
+
+
+def min_duration_on(pipeline, cache) -> None:
+    base = pipeline.params
+    for shortest in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5):
+        params = dataclasses.replace(base, min_duration_on=0.0)
+        short = sum(1 for c in cache.values() for s, e, _ in cluster(pipeline, c, params) if 0 < e - s < shortest)
+        line = score(cache, with_params(pipeline, cache, dataclasses.replace(base, min_duration_on=shortest)))
+        print(f"min_duration_on {shortest:4.2f} ({short:3d} turns shorter): {line}", flush=True)
+    pipeline.params = base
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("probe", choices=("solo", "windows", "eigengap", "separate-halves", "count-bias"))
+    parser.add_argument(
+        "probe",
+        choices=(
+            "solo",
+            "windows",
+            "eigengap",
+            "separate-halves",
+            "count-bias",
+            "linkage",
+            "concatenated",
+            "min-duration-on",
+        ),
+    )
     parser.add_argument("--windows", default="10:0.2,7.5:0.2667,5:0.2,5:0.4", help="WINDOW:STEP,... for `windows`")
+    parser.add_argument(
+        "--linkage",
+        help="METHOD:T1/T2/...;... for `linkage` (default: LINKAGE_THRESHOLDS, with and without the "
+        "constrained assignment; given, the unconstrained one only)",
+    )
     args = parser.parse_args()
     import torch
 
@@ -266,8 +355,34 @@ def main() -> None:
         specs = [tuple(float(v) for v in spec.split(":")) for spec in args.windows.split(",")]
         windows(pipeline, files, specs)  # type: ignore[arg-type]
         return
+    if args.probe == "concatenated":
+        settings = {
+            "centroid 0.8": ("centroid", 0.8),
+            "average 0.34": ("average", 0.34),
+            "average 0.36": ("average", 0.36),
+            "average 0.38": ("average", 0.38),
+        }
+        concatenated(pipeline, files, settings)
+        return
     cache = prepare(pipeline, files)
-    probes = {"solo": solo, "eigengap": eigengap, "separate-halves": separate_halves, "count-bias": count_bias}
+    probes = {
+        "solo": solo,
+        "eigengap": eigengap,
+        "separate-halves": separate_halves,
+        "count-bias": count_bias,
+        "linkage": linkage,
+        "min-duration-on": min_duration_on,
+    }
+    if args.probe == "linkage" and args.linkage:
+        methods = {
+            spec.split(":")[0]: tuple(float(t) for t in spec.split(":")[1].split("/"))
+            for spec in args.linkage.split(";")
+        }
+        linkage(pipeline, cache, methods, constrained_too=False)
+        return
+    if args.probe == "linkage":
+        linkage(pipeline, cache, LINKAGE_THRESHOLDS)
+        return
     probes[args.probe](pipeline, cache)
 
 

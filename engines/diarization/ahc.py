@@ -40,6 +40,9 @@ class AhcParams:
     # someone else. Only without a speaker count hint, and within max_speakers.
     outlier_distance: float = math.inf
     outlier_min_tracks: int = 2
+    # pyannote's constrained_assignment: two local speakers of one chunk never go to the same
+    # cluster (a Hungarian assignment per chunk); off in pyannote's pipelines, as here by default.
+    constrained_assignment: bool = False
 
 
 def set_num_clusters(
@@ -69,6 +72,18 @@ def filter_embeddings(
     return embeddings[chunk_idx, speaker_idx], chunk_idx, speaker_idx
 
 
+def dendrogram_of(embeddings: np.ndarray, params: AhcParams) -> tuple[np.ndarray, np.ndarray]:
+    """scipy's linkage as pyannote calls it: the methods that need euclidean distances (centroid,
+    median, ward) get unit vectors for the cosine metric; the embeddings used are returned too."""
+    from scipy.cluster.hierarchy import linkage
+
+    if params.metric == "cosine" and params.method in ("centroid", "median", "ward"):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            embeddings = embeddings / np.linalg.norm(embeddings, axis=-1, keepdims=True)
+        return embeddings, linkage(embeddings, method=params.method, metric="euclidean")
+    return embeddings, linkage(embeddings, method=params.method, metric=params.metric)
+
+
 def cluster(
     embeddings: np.ndarray,
     params: AhcParams,
@@ -76,19 +91,14 @@ def cluster(
     max_clusters: int,
     num_clusters: int | None,
 ) -> np.ndarray:
-    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.cluster.hierarchy import fcluster
     from scipy.spatial.distance import cdist
 
     num_embeddings = embeddings.shape[0]
     min_cluster_size = min(params.min_cluster_size, max(1, round(0.1 * num_embeddings)))
     if num_embeddings == 1:
         return np.zeros((1,), dtype=np.uint8)
-    if params.metric == "cosine" and params.method in ("centroid", "median", "ward"):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            embeddings = embeddings / np.linalg.norm(embeddings, axis=-1, keepdims=True)
-        dendrogram = linkage(embeddings, method=params.method, metric="euclidean")
-    else:
-        dendrogram = linkage(embeddings, method=params.method, metric=params.metric)
+    embeddings, dendrogram = dendrogram_of(embeddings, params)
     clusters = fcluster(dendrogram, params.threshold, criterion="distance") - 1
     cluster_unique, cluster_counts = np.unique(clusters, return_counts=True)
     large_clusters = cluster_unique[cluster_counts >= min_cluster_size]
@@ -135,9 +145,15 @@ def cluster(
 
 
 def assign_embeddings(
-    embeddings: np.ndarray, train_chunk_idx, train_speaker_idx, train_clusters, metric: str
+    embeddings: np.ndarray,
+    train_chunk_idx,
+    train_speaker_idx,
+    train_clusters,
+    metric: str,
+    constrained: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Every (chunk, speaker) to its nearest centroid (pyannote's unconstrained assignment)."""
+    """Every (chunk, speaker) to its nearest centroid (pyannote's unconstrained assignment), or
+    one chunk's speakers to distinct centroids (its constrained one)."""
     from scipy.spatial.distance import cdist
 
     num_clusters = np.max(train_clusters) + 1
@@ -146,7 +162,23 @@ def assign_embeddings(
     centroids = np.vstack([np.mean(train_embeddings[train_clusters == k], axis=0) for k in range(num_clusters)])
     distance = cdist(embeddings.reshape(-1, dimension), centroids, metric=metric)
     soft_clusters = (2 - distance).reshape(num_chunks, num_speakers, num_clusters)
+    if constrained:
+        return constrained_argmax(soft_clusters), centroids
     return np.argmax(soft_clusters, axis=2), centroids
+
+
+def constrained_argmax(soft_clusters: np.ndarray) -> np.ndarray:
+    """pyannote's: per chunk, the assignment of local speakers to distinct clusters with the
+    highest total score; a speaker left without a cluster (more speakers than clusters) is -2."""
+    from scipy.optimize import linear_sum_assignment
+
+    soft_clusters = np.nan_to_num(soft_clusters, nan=np.nanmin(soft_clusters))
+    num_chunks, num_speakers, _ = soft_clusters.shape
+    hard = -2 * np.ones((num_chunks, num_speakers), dtype=np.int8)
+    for c, cost in enumerate(soft_clusters):
+        speakers, clusters = linear_sum_assignment(cost, maximize=True)
+        hard[c, speakers] = clusters
+    return hard
 
 
 def agglomerative_clustering(
@@ -177,7 +209,9 @@ def agglomerative_clustering(
             centroids = np.mean(valid, axis=0, keepdims=True) if valid.size else np.zeros((1, dimension))
     else:
         train_clusters = cluster(train, params, min_clusters, max_clusters, num_clusters)
-        hard, centroids = assign_embeddings(embeddings, chunk_idx, speaker_idx, train_clusters, params.metric)
+        hard, centroids = assign_embeddings(
+            embeddings, chunk_idx, speaker_idx, train_clusters, params.metric, params.constrained_assignment
+        )
     if room is not None and math.isfinite(params.outlier_distance) and room > len(centroids):
         hard, centroids = outlier_speakers(
             embeddings, segmentations, hard, centroids, chunk_idx, speaker_idx, params, room
@@ -196,7 +230,7 @@ def outlier_speakers(
     max_clusters: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """New clusters for the left-out local speakers far from every centroid (AhcParams.outlier_distance)."""
-    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.cluster.hierarchy import fcluster
     from scipy.spatial.distance import cdist
 
     left_out = (np.sum(segmentations, axis=1) > 0) & ~np.any(np.isnan(embeddings), axis=2)
@@ -212,8 +246,7 @@ def outlier_speakers(
     if chunk.size == 1:
         groups = np.zeros(1, dtype=int)
     else:
-        unit = candidates / np.linalg.norm(candidates, axis=-1, keepdims=True)
-        groups = fcluster(linkage(unit, method=params.method, metric="euclidean"), params.threshold, "distance") - 1
+        groups = fcluster(dendrogram_of(candidates, params)[1], params.threshold, "distance") - 1
     labels, sizes = np.unique(groups, return_counts=True)
     hard = hard.astype(np.int64)
     new_centroids = [centroids]

@@ -50,6 +50,9 @@ class PipelineParams:
     segmentation_batch_size: int = 32
     embedding_batch_size: int = 32
     min_duration_off: float = 0.0
+    # pyannote's Binarize min_duration_on (its 2.x pipelines had it; 3.x and 4 keep 0): turns
+    # shorter than this, after min_duration_off's gap filling, are dropped.
+    min_duration_on: float = 0.0
     clustering: AhcParams = AhcParams()
     # Not pyannote's (0.0 is its plain argmax): added to the segmentation's non-silent powerset
     # logits before the argmax (SegmentationModel.binarize), a detection threshold.
@@ -182,8 +185,11 @@ class NeuralPipeline:
         count = np.minimum(count, max_speakers).astype(np.int8)
         binary = self.reconstruct(segmentations, hard_clusters, count, frames)
         hook("discrete_diarization", binary)
-        turns = self.to_turns(binary, frames)
-        exclusive = self.to_turns(self.reconstruct(segmentations, hard_clusters, np.minimum(count, 1), frames), frames)
+        # a count asked for (num_speakers, min_speakers) is kept even where a speaker has only short turns
+        asked = min_speakers > 1
+        turns = self.to_turns(binary, frames, asked)
+        exclusive_binary = self.reconstruct(segmentations, hard_clusters, np.minimum(count, 1), frames)
+        exclusive = self.to_turns(exclusive_binary, frames, asked)
         return DiarizationResult(turns, exclusive, centroids)
 
     # -- 1. segmentation -------------------------------------------------------------------------
@@ -395,10 +401,14 @@ class NeuralPipeline:
 
     # -- 6. turns --------------------------------------------------------------------------------
 
-    def to_turns(self, binary: np.ndarray, frames: Frames) -> list[tuple[float, float, int]]:
+    def to_turns(
+        self, binary: np.ndarray, frames: Frames, keep_every_speaker: bool = False
+    ) -> list[tuple[float, float, int]]:
         """pyannote's Binarize(onset=offset=0.5) on 0/1 frames: a run of active frames from frame
         s to the first inactive frame e spans [middle(s), middle(e)] (to the last frame's middle
-        at the end); then same-speaker turns closer than min_duration_off are merged."""
+        at the end); then same-speaker turns closer than min_duration_off are merged, and turns
+        shorter than min_duration_on dropped, except, with keep_every_speaker (a speaker count
+        was asked for), a speaker's longest turn when it would otherwise have none."""
         n = binary.shape[0]
         # the aggregated frames start with the first window (pyannote's aggregate), not at frames.start
         middles = np.arange(n) * frames.step + 0.5 * frames.duration
@@ -413,7 +423,11 @@ class NeuralPipeline:
             if n and active[-1]:
                 ends.append(n - 1)
             spans = [(float(middles[s]), float(middles[e])) for s, e in zip(starts, ends, strict=True)]
-            turns += [(s, e, k) for s, e in _merge_gaps(spans, self.params.min_duration_off)]
+            spans = _merge_gaps(spans, self.params.min_duration_off)
+            kept = [(s, e) for s, e in spans if e - s >= self.params.min_duration_on]
+            if not kept and spans and keep_every_speaker:
+                kept = [max(spans, key=lambda span: span[1] - span[0])]
+            turns += [(s, e, k) for s, e in kept]
         turns.sort(key=lambda t: (t[0], t[1], t[2]))
         return turns
 

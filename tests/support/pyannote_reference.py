@@ -58,7 +58,7 @@ def reference_pipeline(segmentation_path: Path, embedding: Any, config: Any) -> 
         {
             "segmentation": {"min_duration_off": config.min_duration_off},
             "clustering": {
-                "method": "centroid",
+                "method": config.linkage,
                 "threshold": config.threshold,
                 "min_cluster_size": config.min_cluster_size,
             },

@@ -158,6 +158,63 @@ def test_no_clusterable_speaker_gives_one_speaker_without_a_nan_centroid():
     assert centroids.tolist() == [[0.0, 0.0]]
 
 
+def _two_chunks_of_two_talkers():
+    # chunk 0: voices a and b, each alone for 40 % of it (both clustered); chunk 1: two short local
+    # speakers (10 %: only assigned) whose voices are both nearer a than b
+    seg = np.zeros((2, 100, 2), np.float32)
+    seg[0, :40, 0] = seg[0, 50:90, 1] = 1
+    seg[1, :10, 0] = seg[1, 50:60, 1] = 1
+    a, b = [1.0, 0.0], [0.0, 1.0]
+    embeddings = np.array([[a, b], [[1.0, 0.1], [0.8, 0.6]]])
+    return embeddings, seg
+
+
+def test_unconstrained_assignment_may_give_one_chunks_two_speakers_the_same_cluster():
+    from engines.diarization.ahc import AhcParams, agglomerative_clustering
+
+    embeddings, seg = _two_chunks_of_two_talkers()
+    clusters, _ = agglomerative_clustering(embeddings, seg, AhcParams(threshold=0.5))
+    assert clusters[0].tolist() == [0, 1]
+    assert clusters[1].tolist() == [0, 0]
+
+
+def test_constrained_assignment_gives_one_chunks_speakers_distinct_clusters():
+    from engines.diarization.ahc import AhcParams, agglomerative_clustering
+
+    embeddings, seg = _two_chunks_of_two_talkers()
+    params = AhcParams(threshold=0.5, constrained_assignment=True)
+    clusters, _ = agglomerative_clustering(embeddings, seg, params)
+    assert clusters[0].tolist() == [0, 1]
+    # the assignment with the highest total similarity: [1, 0.1] is the nearer to a
+    assert clusters[1].tolist() == [0, 1]
+
+
+def test_constrained_assignment_leaves_a_speaker_without_a_cluster_when_there_are_fewer():
+    from engines.diarization.ahc import constrained_argmax
+
+    # one chunk, three local speakers, two clusters: the weakest match gets none (-2)
+    soft = np.array([[[1.9, 1.0], [1.2, 1.1], [1.0, 1.8]]])
+    assert constrained_argmax(soft).tolist() == [[0, -2, 1]]
+
+
+def test_average_linkage_cuts_at_the_mean_cosine_distance_between_clusters():
+    from engines.diarization.ahc import AhcParams, agglomerative_clustering
+
+    # two pairs of voices; within a pair 0.02 apart, between the pairs a mean cosine distance of
+    # 1 - cos(40 deg) ~ 0.234 (the four cross pairs at 38-42 degrees)
+    angles = np.radians([0.0, 2.0, 40.0, 42.0])
+    seg = np.zeros((4, 100, 1), np.float32)
+    seg[:, :50, 0] = 1
+    embeddings = np.stack([np.cos(angles), np.sin(angles)], axis=1)[:, None, :]
+    between = np.mean([1 - np.cos(x - y) for x in angles[2:] for y in angles[:2]])
+    for threshold, expected in ((between - 0.01, 2), (between + 0.01, 1)):
+        clusters, centroids = agglomerative_clustering(
+            embeddings, seg, AhcParams(method="average", threshold=threshold)
+        )
+        assert len(centroids) == expected
+        assert clusters[0, 0] == clusters[1, 0] and clusters[2, 0] == clusters[3, 0]
+
+
 def _outlier_case(chunks_with_short_talker: int):
     # speaker A alone in every chunk long enough to be clustered; a short talker B (10 % of the
     # chunk, left out of the clustering) in the first `chunks_with_short_talker` chunks
@@ -317,3 +374,24 @@ def test_count_bias_moves_the_rounding_of_the_mean_count(model):
     assert counts(0.0) == [0, 0, 0, 1, 2, 3]  # halves up
     assert counts(0.2) == [0, 0, 1, 1, 2, 3]  # 2 of 5 windows are enough
     assert counts(-0.2) == [0, 0, 0, 0, 1, 2]
+
+
+def test_turns_shorter_than_min_duration_on_are_dropped_unless_a_count_needs_them(model):
+    from engines.diarization.segmentation_model import Frames
+
+    pipeline, _ = _pipeline(model, exclude=False)
+    frames = Frames(start=0.0, duration=0.02, step=0.02)  # 20 ms frames: a run of n frames lasts n x 20 ms
+    binary = np.zeros((200, 2), np.float32)
+    binary[10:110, 0] = 1  # speaker 0: 2 s
+    binary[150:152, 0] = 1  # and a 40 ms blip
+    binary[120:123, 1] = 1  # speaker 1: only a 60 ms blip
+
+    def spans(min_on, keep=False):
+        pipeline.params = dataclasses.replace(pipeline.params, min_duration_on=min_on)
+        return [(round(s, 2), round(e, 2), k) for s, e, k in pipeline.to_turns(binary, frames, keep)]
+
+    assert spans(0.0) == [(0.21, 2.21, 0), (2.41, 2.47, 1), (3.01, 3.05, 0)]  # pyannote 3.x: every run
+    assert spans(0.05) == [(0.21, 2.21, 0), (2.41, 2.47, 1)]
+    assert spans(0.1) == [(0.21, 2.21, 0)]  # speaker 1 was only a blip: gone
+    # a speaker count was asked for: speaker 1 keeps its longest turn, speaker 0's blip still goes
+    assert spans(0.1, keep=True) == [(0.21, 2.21, 0), (2.41, 2.47, 1)]
