@@ -223,11 +223,10 @@ def prepare_pieces(recordings: list[Recording], encoder, piece_s: float) -> floa
 
 
 def turn_speech_s(turns, min_piece_s: float, context=None) -> list[float]:
-    from engines.speaker_id.encoder import _subtract
-    from engines.speakers import overlapped_regions
+    """Seconds of the speech each turn is embedded from (SpeakerEncoder.turn_embeddings' spans)."""
+    from engines.speaker_id.encoder import single_speaker_spans
 
-    overlap = overlapped_regions(list(turns if context is None else context))
-    return [sum(b - a for a, b in _subtract(t.start, t.end, overlap) if b - a >= min_piece_s) for t in turns]
+    return [sum(b - a for a, b in spans) for spans in single_speaker_spans(turns, min_piece_s, context)]
 
 
 def name_of(hyp, start: float, end: float, names: dict[str, str]) -> str | None:

@@ -132,14 +132,9 @@ class SpeakerEncoder:
         """One unit embedding per turn of `turns` from its single-speaker speech (overlap removed),
         None where that lasts less than `min_s`: too short to judge on its own. Overlap is taken
         from `context` (the whole diarization) when `turns` are only some of its turns or pieces."""
-        overlap = overlapped_regions(list(turns if context is None else context))
         out: list[np.ndarray | None] = []
-        for turn in turns:
-            pieces = [
-                audio[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)]
-                for a, b in _subtract(turn.start, turn.end, overlap)
-                if b - a >= self._config.min_piece_s
-            ]
+        for spans in single_speaker_spans(turns, self._config.min_piece_s, context):
+            pieces = [audio[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)] for a, b in spans]
             speech = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
             out.append(self.embed(speech, min_s) if speech.size and speech.size >= min_s * SAMPLE_RATE else None)
         return out
@@ -159,6 +154,15 @@ def _windows(n: int, window: int, min_window: int) -> list[tuple[int, int]]:
         last = spans.pop()
         spans[-1] = (spans[-1][0], last[1])
     return spans
+
+
+def single_speaker_spans(
+    turns: Sequence[SpeakerTurn], min_piece_s: float, context: Sequence[SpeakerTurn] | None = None
+) -> list[list[tuple[float, float]]]:
+    """Per turn, its spans where no other turn of `context` (default: `turns`) is active, those
+    of at least `min_piece_s`: the speech a turn is embedded from."""
+    overlap = overlapped_regions(list(turns if context is None else context))
+    return [[(a, b) for a, b in _subtract(t.start, t.end, overlap) if b - a >= min_piece_s] for t in turns]
 
 
 def clean_speech(audio: np.ndarray, turns: list[SpeakerTurn], config: SpeakerEncoderConfig) -> dict[str, np.ndarray]:

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from engines.speaker_id.encoder import SpeakerEncoderConfig, _windows, clean_speech
+from engines.speaker_id.encoder import SpeakerEncoderConfig, _windows, clean_speech, single_speaker_spans
 from engines.speaker_id.matching import EncoderMismatch, MatchConfig, Voiceprint, centroid, match_clusters
 from engines.types import SpeakerTurn
 from model_store.speakers import Speaker, SpeakerStore, new_sample, owner_key
@@ -94,6 +94,14 @@ def test_clean_speech_drops_overlap_and_short_pieces():
     speech = clean_speech(audio, turns, SpeakerEncoderConfig(weights=None, weights_sha256=""))  # type: ignore[arg-type]
     assert speech["A"].size == 3 * 16_000 and speech["A"][-1] == 3 * 16_000 - 1  # 0-3 s; 6.0-6.2 too short
     assert speech["B"].size == 2 * 16_000 and speech["B"][0] == 4 * 16_000  # 4-6 s
+
+
+def test_single_speaker_spans_take_overlap_from_the_context():
+    turns = [SpeakerTurn(0.0, 4.0, "A"), SpeakerTurn(3.0, 6.0, "B"), SpeakerTurn(6.0, 6.2, "A")]
+    assert single_speaker_spans(turns, 0.4) == [[(0.0, 3.0)], [(4.0, 6.0)], []]  # 6.0-6.2 too short
+    # pieces of B alone: the overlap with A still comes from the whole diarization
+    assert single_speaker_spans([SpeakerTurn(3.0, 6.0, "B")], 0.4, context=turns) == [[(4.0, 6.0)]]
+    assert single_speaker_spans([SpeakerTurn(3.0, 6.0, "B")], 0.4) == [[(3.0, 6.0)]]
 
 
 def test_windows_fold_a_short_tail_into_the_last_window():
