@@ -186,7 +186,7 @@ class NeuralPipeline:
         binary = self.reconstruct(segmentations, hard_clusters, count, frames)
         hook("discrete_diarization", binary)
         # a count asked for (num_speakers, min_speakers) is kept even where a speaker has only short turns
-        asked = min_speakers > 1
+        asked = num_speakers is not None or min_speakers > 1
         turns = self.to_turns(binary, frames, asked)
         exclusive_binary = self.reconstruct(segmentations, hard_clusters, np.minimum(count, 1), frames)
         exclusive = self.to_turns(exclusive_binary, frames, asked)
