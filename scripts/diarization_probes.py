@@ -316,9 +316,10 @@ def concatenated(pipeline, files, settings: dict[str, tuple[str, float]]) -> Non
 
 def min_duration_on(pipeline, cache) -> None:
     base = pipeline.params
+    every_turn = dataclasses.replace(base, min_duration_on=0.0)
+    lengths = [e - s for c in cache.values() for s, e, _ in cluster(pipeline, c, every_turn)]
     for shortest in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5):
-        params = dataclasses.replace(base, min_duration_on=0.0)
-        short = sum(1 for c in cache.values() for s, e, _ in cluster(pipeline, c, params) if 0 < e - s < shortest)
+        short = sum(1 for length in lengths if 0 < length < shortest)
         line = score(cache, with_params(pipeline, cache, dataclasses.replace(base, min_duration_on=shortest)))
         print(f"min_duration_on {shortest:4.2f} ({short:3d} turns shorter): {line}", flush=True)
     pipeline.params = base
@@ -370,18 +371,16 @@ def main() -> None:
         "eigengap": eigengap,
         "separate-halves": separate_halves,
         "count-bias": count_bias,
-        "linkage": linkage,
         "min-duration-on": min_duration_on,
     }
-    if args.probe == "linkage" and args.linkage:
-        methods = {
-            spec.split(":")[0]: tuple(float(t) for t in spec.split(":")[1].split("/"))
-            for spec in args.linkage.split(";")
-        }
-        linkage(pipeline, cache, methods, constrained_too=False)
-        return
     if args.probe == "linkage":
-        linkage(pipeline, cache, LINKAGE_THRESHOLDS)
+        methods = LINKAGE_THRESHOLDS
+        if args.linkage:
+            methods = {
+                spec.split(":")[0]: tuple(float(t) for t in spec.split(":")[1].split("/"))
+                for spec in args.linkage.split(";")
+            }
+        linkage(pipeline, cache, methods, constrained_too=not args.linkage)
         return
     probes[args.probe](pipeline, cache)
 

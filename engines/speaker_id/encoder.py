@@ -167,13 +167,13 @@ def single_speaker_spans(
 
 def clean_speech(audio: np.ndarray, turns: list[SpeakerTurn], config: SpeakerEncoderConfig) -> dict[str, np.ndarray]:
     """Per speaker label: the audio of its turns minus every instant where another turn is active."""
-    overlap = overlapped_regions(turns)
     cap = int(config.max_cluster_s * SAMPLE_RATE)
     pieces: dict[str, list[np.ndarray]] = {}
     used: dict[str, int] = {}
-    for turn in sorted(turns, key=lambda t: (t.start, t.end)):
-        for start, end in _subtract(turn.start, turn.end, overlap):
-            if end - start < config.min_piece_s or used.get(turn.speaker, 0) >= cap:
+    ordered = sorted(turns, key=lambda t: (t.start, t.end))
+    for turn, spans in zip(ordered, single_speaker_spans(ordered, config.min_piece_s, turns), strict=True):
+        for start, end in spans:
+            if used.get(turn.speaker, 0) >= cap:
                 continue
             a, b = int(start * SAMPLE_RATE), min(audio.size, int(end * SAMPLE_RATE))
             piece = audio[a:b][: cap - used.get(turn.speaker, 0)]
