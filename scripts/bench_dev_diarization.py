@@ -125,6 +125,7 @@ def sweep(
     ratios=(0.2,),
     outliers=(math.inf,),
     outlier_tracks=(2,),
+    outlier_conflict: bool = False,
     splits=(math.inf,),
     split_after: bool = False,
     split_min_s: float = 1.0,
@@ -198,6 +199,7 @@ def sweep(
                     min_active_ratio=ratio,
                     outlier_distance=outlier,
                     outlier_min_tracks=tracks,
+                    outlier_conflict=outlier_conflict,
                 )
                 pipeline.params = dataclasses.replace(
                     base,
@@ -215,7 +217,7 @@ def sweep(
                     turns = cached_turns(pipeline, seg, count[cb], emb, split_halves, a.size / SR)
                     per[name] = file_errors(ref, turns)
                 ratio_key = "" if ratio == 0.2 else f" r{ratio}"
-                ratio_key += f" o{outlier}/{tracks}" if math.isfinite(outlier) else ""
+                ratio_key += f" o{outlier}/{tracks}{'x' if outlier_conflict else ''}" if math.isfinite(outlier) else ""
                 ratio_key += (
                     f" s{split}{'a' if split_after else ''}{'r' if recluster else ''}" if math.isfinite(split) else ""
                 )
@@ -320,9 +322,22 @@ def main() -> None:
     parser.add_argument("--offs", default="0.0", help="min_duration_off values for --sweep")
     parser.add_argument("--ratios", default="0.2", help="clustering min_active_ratio values for --sweep")
     parser.add_argument(
-        "--outliers", default="inf", help="--sweep: outlier_distance values (cosine distance; inf: pyannote's rule)"
+        "--outliers",
+        default=str(NeuralDiarizerConfig.outlier_distance),
+        help="--sweep: outlier_distance values (cosine distance; inf: pyannote's rule; default: the engine's)",
     )
-    parser.add_argument("--outlier-tracks", default="2", help="--sweep: outlier_min_tracks values")
+    parser.add_argument(
+        "--outlier-tracks",
+        default=str(NeuralDiarizerConfig.outlier_min_tracks),
+        help="--sweep: outlier_min_tracks values",
+    )
+    parser.add_argument(
+        "--outlier-conflict",
+        type=int,
+        choices=(0, 1),
+        default=int(NeuralDiarizerConfig.outlier_conflict),
+        help="--sweep: outlier_conflict (1: an outlier must share its cluster with a local speaker of its window)",
+    )
     parser.add_argument("--splits", default="inf", help="--sweep: split_distance values (inf: no track split)")
     parser.add_argument("--split-after", action="store_true", help="--sweep: split_after_clustering")
     parser.add_argument("--split-min-s", type=float, default=1.0, help="--sweep: split_min_s")
@@ -364,6 +379,7 @@ def main() -> None:
             floats(args.ratios),
             floats(args.outliers),
             [int(v) for v in args.outlier_tracks.split(",")],
+            bool(args.outlier_conflict),
             floats(args.splits),
             args.split_after,
             args.split_min_s,

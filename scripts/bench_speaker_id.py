@@ -307,6 +307,20 @@ def score(
     return out
 
 
+def named_strangers(recordings, prints, version, config, turn_config=None) -> None:
+    """--verbose: every stranger's reference turn that got a name, and how much of it others speak over."""
+    enrolled = {p.speaker_id for p in prints}
+    for rec in recordings:
+        hyp, names = named_view(rec, prints, version, config, turn_config)
+        for start, end, speaker in rec.turns:
+            got = name_of(hyp, start, end, names) if end - start >= MIN_TURN_S else None
+            if speaker not in enrolled and got is not None:
+                print(
+                    f"  {rec.name:26s} {start:6.2f}-{end:6.2f} {speaker:24s} named {got} "
+                    f"(spoken over {overlapped_share(rec, start, end, speaker):.0%})"
+                )
+
+
 def explain(recordings, prints) -> None:
     from engines.speaker_id.matching import score_matrix
 
@@ -608,6 +622,9 @@ def main() -> None:
     if tc != TurnConfig():
         report(recordings, samples, embeddings, version, config, TurnConfig(), f"the defaults: {TurnConfig()}")
     report(recordings, samples, embeddings, version, config, tc, f"after: cluster match + per-turn naming {tc}")
+    if args.verbose:
+        print("strangers' turns named (n = 1):")
+        named_strangers(recordings, registry(samples, embeddings, 1, version), version, config, tc)
     print(f"load average at end: {Path('/proc/loadavg').read_text().strip()}")
 
 

@@ -27,8 +27,8 @@ and not adopted, kept so that their figures can be reproduced. docs/benchmarks.m
                    of thresholds, with pyannote's unconstrained or constrained assignment
   concatenated     the 13 files joined into one recording of ~7 minutes (1 s of silence between
                    them; each file's speakers taken as different people), centroid and average
-                   linkage at their calibrated thresholds: does a setting chosen on 30 s files hold
-                   when clusters hold many more windows
+                   linkage at their calibrated thresholds, and the outlier rules: does a setting
+                   chosen on 30 s files hold when clusters hold many more windows
   min-duration-on  turns shorter than a minimum dropped (pyannote's Binarize min_duration_on),
                    and how many turns of that length each file has
 
@@ -289,7 +289,8 @@ def linkage(pipeline, cache, methods: dict[str, tuple[float, ...]], constrained_
     pipeline.params = base
 
 
-def concatenated(pipeline, files, settings: dict[str, tuple[str, float]]) -> None:
+def concatenated(pipeline, files, settings: dict[str, dict]) -> None:
+    """`settings`: label -> AhcParams fields that differ from the engine's."""
     from scripts.bench_dev_diarization import file_errors
 
     gap = np.zeros(SR, np.float32)
@@ -301,8 +302,8 @@ def concatenated(pipeline, files, settings: dict[str, tuple[str, float]]) -> Non
     audio = np.concatenate(pieces)
     cache = prepare(pipeline, [("concatenated", audio, ref)])
     base = pipeline.params
-    for label, (method, threshold) in settings.items():
-        clustering = dataclasses.replace(base.clustering, method=method, threshold=threshold)
+    for label, changes in settings.items():
+        clustering = dataclasses.replace(base.clustering, **changes)
         hyp = cluster(pipeline, cache["concatenated"], dataclasses.replace(base, clustering=clustering))
         found, n_ref, miss, fa, conf, total = file_errors(ref, hyp)
         print(
@@ -357,11 +358,17 @@ def main() -> None:
         windows(pipeline, files, specs)  # type: ignore[arg-type]
         return
     if args.probe == "concatenated":
+        no_outliers = {"outlier_distance": math.inf}
         settings = {
-            "centroid 0.8": ("centroid", 0.8),
-            "average 0.34": ("average", 0.34),
-            "average 0.36": ("average", 0.36),
-            "average 0.38": ("average", 0.38),
+            "centroid 0.8": {"method": "centroid", "threshold": 0.8, **no_outliers},
+            "average 0.34": {"threshold": 0.34, **no_outliers},
+            "average 0.36": {"threshold": 0.36, **no_outliers},
+            "average 0.38": {"threshold": 0.38, **no_outliers},
+            "outliers 0.7 / 1": {"outlier_distance": 0.7, "outlier_min_tracks": 1, "outlier_conflict": False},
+            "outliers 0.75 / 1": {"outlier_distance": 0.75, "outlier_min_tracks": 1, "outlier_conflict": False},
+            "conflict 0.6 / 1": {"outlier_distance": 0.6},
+            "conflict 0.7 / 1": {},
+            "conflict 0.7 / 2": {"outlier_min_tracks": 2},
         }
         concatenated(pipeline, files, settings)
         return

@@ -40,6 +40,12 @@ class AhcParams:
     # someone else. Only without a speaker count hint, and within max_speakers.
     outlier_distance: float = math.inf
     outlier_min_tracks: int = 2
+    # Not pyannote's either. With it, an outlier must also be in conflict: its nearest cluster is
+    # the one another active local speaker of its chunk went to. segmentation-3.0's local speakers
+    # of one chunk are different people, so the assignment would otherwise make two voices of the
+    # same window one speaker; a far track that is not in conflict is more likely a noisy
+    # embedding of someone already found (issue 11 round 12, docs/benchmarks.md).
+    outlier_conflict: bool = False
     # pyannote's constrained_assignment: two local speakers of one chunk never go to the same
     # cluster (a Hungarian assignment per chunk); off in pyannote's pipelines, as here by default.
     constrained_assignment: bool = False
@@ -219,6 +225,13 @@ def agglomerative_clustering(
     return hard, centroids
 
 
+def in_conflict(hard: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """(chunks, speakers): the active local speaker shares its cluster with another active local
+    speaker of the same chunk."""
+    same = (hard[:, :, None] == hard[:, None, :]) & active[:, :, None] & active[:, None, :]
+    return np.sum(same, axis=2) > 1
+
+
 def outlier_speakers(
     embeddings: np.ndarray,
     segmentations: np.ndarray,
@@ -233,8 +246,11 @@ def outlier_speakers(
     from scipy.cluster.hierarchy import fcluster
     from scipy.spatial.distance import cdist
 
-    left_out = (np.sum(segmentations, axis=1) > 0) & ~np.any(np.isnan(embeddings), axis=2)
+    active = np.sum(segmentations, axis=1) > 0
+    left_out = active & ~np.any(np.isnan(embeddings), axis=2)
     left_out[train_chunk_idx, train_speaker_idx] = False
+    if params.outlier_conflict:
+        left_out &= in_conflict(hard, active)
     chunk, speaker = np.nonzero(left_out)
     if chunk.size < params.outlier_min_tracks:
         return hard, centroids

@@ -18,7 +18,6 @@ was calibrated on the dev set with three files held out; see
 
 from __future__ import annotations
 
-import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,14 +91,19 @@ class NeuralDiarizerConfig:
     # speaker's CAM++ embedding from its frames without a second speaker. Confusion 10.2% -> 8.0%
     # of the 12 files' speech; calibration DER 22.2% -> 20.5%, held-out 43.8% -> 40.2%.
     embedding_exclude_overlap: bool = True
-    # AhcParams.outlier_distance / outlier_min_tracks (not pyannote's; inf: its rule): a local
-    # speaker too short to be clustered becomes a speaker of its own when it is this far (cosine
-    # distance) from every cluster, in at least that many windows. Off: at 0.7-0.75 / 2 it gave
-    # ami_pyannote_trn08 its fourth speaker (7/12 exact, 12 files 22.7% -> 22.4% with the track
-    # cut below), but 0.65 already split a held-out file (35.0% -> 38.0%) and 0.8 does nothing:
-    # a knife-edge on one file (docs/benchmarks.md, issue 11 round 6).
-    outlier_distance: float = math.inf
-    outlier_min_tracks: int = 2
+    # AhcParams.outlier_distance / outlier_min_tracks / outlier_conflict (not pyannote's; distance
+    # inf: its rule): a local speaker too short to be clustered becomes a speaker of its own when it
+    # is this far (cosine distance) from every cluster, in at least that many windows, and (with
+    # outlier_conflict) its nearest cluster is the one another local speaker of its own window
+    # went to: two voices of one window would otherwise be made one speaker. The distance rule
+    # alone was a knife-edge (round 6: 0.7 / 2 gave trn08 its fourth speaker, 0.65 split a
+    # held-out file). With the conflict it finds the fourth speaker of en2002a and trn08 at
+    # 0.65-0.70 / 1 window (8/12 exact; 7/12 from 0.6 to 0.75), and no distance from 0.6 to 0.85
+    # splits a held-out file or a monologue (docs/benchmarks.md, issue 11 round 12). 0.7: the
+    # middle of the 7-8/12 stretch, the value rounds 5-6 measured the distance rule at.
+    outlier_distance: float = 0.7
+    outlier_min_tracks: int = 1
+    outlier_conflict: bool = True
     # Cutting a window's local speaker in two where segmentation-3.0 kept two consecutive talkers
     # on it (PipelineParams.split_*, not pyannote's; split_distance inf: off). After the clustering,
     # each half of a track with split_min_s of embedded speech per half (CAM++, pooled from the
@@ -161,6 +165,7 @@ def _build_pipeline(config: NeuralDiarizerConfig):
             min_cluster_size=config.min_cluster_size,
             outlier_distance=config.outlier_distance,
             outlier_min_tracks=config.outlier_min_tracks,
+            outlier_conflict=config.outlier_conflict,
         ),
     )
     return NeuralPipeline(

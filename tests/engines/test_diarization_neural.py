@@ -266,10 +266,14 @@ def test_pipeline_turns_equal_pyannotes_pipeline(diarizer, reference, sample, cl
             pytest.skip("shared dev recordings not found (set VOICE_API_DEV_DATA)")
         audio, _ = read_wav(root / "diarization" / f"{clip}.wav")
     # pyannote's algorithm, so without the engine's own steps: cutting tracks whose halves belong to
-    # different clusters, the count's rounding offset and the shortest turn kept (pyannote 4 has no
-    # min_duration_on; tests/unit/test_neural_diarization_logic.py tests all three)
+    # different clusters, the count's rounding offset, the shortest turn kept (pyannote 4 has no
+    # min_duration_on) and new speakers from outlying local speakers
+    # (tests/unit/test_neural_diarization_logic.py tests all four)
     pipeline = diarizer.pipeline()
-    params = dataclasses.replace(pipeline.params, split_distance=math.inf, count_bias=None, min_duration_on=0.0)
+    clustering = dataclasses.replace(pipeline.params.clustering, outlier_distance=math.inf)
+    params = dataclasses.replace(
+        pipeline.params, split_distance=math.inf, count_bias=None, min_duration_on=0.0, clustering=clustering
+    )
     pyannotes = NeuralPipeline(pipeline.segmentation, pipeline.embedding, params)
     ours = pyannotes(audio, **hint)
     theirs = reference({"waveform": torch.from_numpy(audio)[None], "sample_rate": SR}, **hint)

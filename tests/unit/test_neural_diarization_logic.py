@@ -261,6 +261,31 @@ def test_an_outlier_needs_its_chunks_its_distance_and_no_count_hint():
     assert clusters[:2, 1].tolist() == [1, 1] and len(centroids) == 2
 
 
+def test_with_the_conflict_rule_an_outlier_must_share_its_cluster_with_a_chunk_mate():
+    from engines.diarization.ahc import AhcParams, agglomerative_clustering, in_conflict
+
+    params = AhcParams(threshold=0.8, outlier_distance=0.6, outlier_min_tracks=1, outlier_conflict=True)
+    # the short talker B speaks while A is active in its chunk: assigned, B would be A's cluster,
+    # one window's two local speakers made one person, so B becomes a speaker of its own
+    embeddings, seg = _outlier_case(1)
+    hard = np.zeros((4, 3), dtype=np.int8)
+    assert in_conflict(hard, np.sum(seg, axis=1) > 0)[0].tolist() == [True, True, False]
+    clusters, centroids = agglomerative_clustering(embeddings, seg, params)
+    assert clusters[0, 1] == 1 and len(centroids) == 2
+    # the same far voice alone in a chunk of its own is no conflict: it joins the nearest cluster
+    # (without the conflict rule it would be a new speaker)
+    alone = seg.copy()
+    alone[0, :, 0] = 0
+    embeddings_alone = embeddings.copy()
+    embeddings_alone[0, 0] = np.nan
+    clusters, centroids = agglomerative_clustering(embeddings_alone, alone, params)
+    assert clusters[0, 1] == 0 and len(centroids) == 1
+    clusters, centroids = agglomerative_clustering(
+        embeddings_alone, alone, dataclasses.replace(params, outlier_conflict=False)
+    )
+    assert clusters[0, 1] == 1 and len(centroids) == 2
+
+
 def test_a_local_speaker_whose_halves_disagree_is_cut_in_two(model):
     pipeline, _ = _pipeline(model, exclude=False)
     pipeline.params = dataclasses.replace(pipeline.params, split_distance=0.5, split_min_s=1.0)
