@@ -9,6 +9,7 @@ and not adopted, kept so that their figures can be reproduced. docs/benchmarks.m
     PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.diarization_probes linkage
     PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.diarization_probes concatenated
     PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.diarization_probes min-duration-on
+    PYANNOTE_METRICS_ENABLED=false .venv/bin/python -m scripts.diarization_probes read-conversations
 
   solo             per file: each reference speaker's seconds of speech nobody else speaks over,
                    and the count the engine finds (what an embedding-based count can see at all)
@@ -31,6 +32,9 @@ and not adopted, kept so that their figures can be reproduced. docs/benchmarks.m
                    chosen on 30 s files hold when clusters hold many more windows
   min-duration-on  turns shorter than a minimum dropped (pyannote's Binarize min_duration_on),
                    and how many turns of that length each file has
+  read-conversations  the outlier rules on recordings the diarizer was never calibrated on: the
+                   15 read conversations of scripts.bench_speaker_id (~3 s turns of several readers,
+                   pieces of the dev set's STT clips, exact references), speaker count and DER
 
 Every probe runs the engine's own NeuralPipeline at its default setting except the one thing it
 varies, and scores as scripts.bench_dev_diarization does (DER with collar 0.25 s, overlap scored,
@@ -315,6 +319,35 @@ def concatenated(pipeline, files, settings: dict[str, dict]) -> None:
     pipeline.params = base
 
 
+OUTLIER_SETTINGS: dict[str, dict] = {
+    "rule off": {"outlier_distance": math.inf},
+    "distance only 0.7 / 1": {"outlier_distance": 0.7, "outlier_min_tracks": 1, "outlier_conflict": False},
+    "distance only 0.75 / 1": {"outlier_distance": 0.75, "outlier_min_tracks": 1, "outlier_conflict": False},
+    "conflict 0.6 / 1": {"outlier_distance": 0.6, "outlier_min_tracks": 1, "outlier_conflict": True},
+    "conflict 0.7 / 1": {"outlier_distance": 0.7, "outlier_min_tracks": 1, "outlier_conflict": True},
+    "conflict 0.7 / 2": {"outlier_distance": 0.7, "outlier_min_tracks": 2, "outlier_conflict": True},
+}
+
+
+def read_conversations(pipeline) -> None:
+    from scripts.bench_speaker_id import enrolment_and_tests
+    from scripts.dev_data import dev_data_dir
+
+    _, recordings = enrolment_and_tests(dev_data_dir(), seeds=3)
+    cache = prepare(pipeline, [(r.name, r.audio, r.turns) for r in recordings if r.kind == "read"])
+    base = pipeline.params
+    for label, changes in OUTLIER_SETTINGS.items():
+        params = dataclasses.replace(base, clustering=dataclasses.replace(base.clustering, **changes))
+        per = {name: file_errors(c.ref, cluster(pipeline, c, params)) for name, c in cache.items()}
+        off_by = [found - n_ref for found, n_ref, *_ in per.values()]
+        print(
+            f"{label:24s} DER {pooled(per, list(per)):5.1f}%  count exact {off_by.count(0)}/{len(per)}  "
+            f"found - reference: {off_by}",
+            flush=True,
+        )
+    pipeline.params = base
+
+
 def min_duration_on(pipeline, cache) -> None:
     base = pipeline.params
     every_turn = dataclasses.replace(base, min_duration_on=0.0)
@@ -339,6 +372,7 @@ def main() -> None:
             "linkage",
             "concatenated",
             "min-duration-on",
+            "read-conversations",
         ),
     )
     parser.add_argument("--windows", default="10:0.2,7.5:0.2667,5:0.2,5:0.4", help="WINDOW:STEP,... for `windows`")
@@ -357,6 +391,9 @@ def main() -> None:
         specs = [tuple(float(v) for v in spec.split(":")) for spec in args.windows.split(",")]
         windows(pipeline, files, specs)  # type: ignore[arg-type]
         return
+    if args.probe == "read-conversations":
+        read_conversations(pipeline)
+        return
     if args.probe == "concatenated":
         no_outliers = {"outlier_distance": math.inf}
         settings = {
@@ -364,11 +401,7 @@ def main() -> None:
             "average 0.34": {"threshold": 0.34, **no_outliers},
             "average 0.36": {"threshold": 0.36, **no_outliers},
             "average 0.38": {"threshold": 0.38, **no_outliers},
-            "outliers 0.7 / 1": {"outlier_distance": 0.7, "outlier_min_tracks": 1, "outlier_conflict": False},
-            "outliers 0.75 / 1": {"outlier_distance": 0.75, "outlier_min_tracks": 1, "outlier_conflict": False},
-            "conflict 0.6 / 1": {"outlier_distance": 0.6},
-            "conflict 0.7 / 1": {},
-            "conflict 0.7 / 2": {"outlier_min_tracks": 2},
+            **{k: v for k, v in OUTLIER_SETTINGS.items() if k != "rule off"},
         }
         concatenated(pipeline, files, settings)
         return
