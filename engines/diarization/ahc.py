@@ -227,8 +227,9 @@ def agglomerative_clustering(
 
 def in_conflict(hard: np.ndarray, active: np.ndarray) -> np.ndarray:
     """(chunks, speakers): the active local speaker shares its cluster with another active local
-    speaker of the same chunk."""
-    same = (hard[:, :, None] == hard[:, None, :]) & active[:, :, None] & active[:, None, :]
+    speaker of the same chunk (a speaker the constrained assignment left without one, -2, shares none)."""
+    assigned = active & (hard >= 0)
+    same = (hard[:, :, None] == hard[:, None, :]) & assigned[:, :, None] & assigned[:, None, :]
     return np.sum(same, axis=2) > 1
 
 

@@ -270,6 +270,8 @@ def test_with_the_conflict_rule_an_outlier_must_share_its_cluster_with_a_chunk_m
     embeddings, seg = _outlier_case(1)
     hard = np.zeros((4, 3), dtype=np.int8)
     assert in_conflict(hard, np.sum(seg, axis=1) > 0)[0].tolist() == [True, True, False]
+    hard[0, :2] = -2  # left without a cluster by the constrained assignment: no shared cluster
+    assert not in_conflict(hard, np.sum(seg, axis=1) > 0)[0].any()
     clusters, centroids = agglomerative_clustering(embeddings, seg, params)
     assert clusters[0, 1] == 1 and len(centroids) == 2
     # the same far voice alone in a chunk of its own is no conflict: it joins the nearest cluster
