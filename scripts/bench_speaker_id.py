@@ -283,12 +283,20 @@ def overlapped_share(rec: Recording, start: float, end: float, speaker: str) -> 
 
 
 def score(
-    recordings, prints, version, config, turn_config=None, split: str | None = None, solo: bool = False
+    recordings,
+    prints,
+    version,
+    config,
+    turn_config=None,
+    split: str | None = None,
+    solo: bool = False,
+    named: list | None = None,
 ) -> dict[str, Counter]:
     """Counters per recording kind: right, wrong, unnamed (enrolled turns), named, anonymous (strangers);
     with `split`, only the reference turns of that part's people; with `solo`, only turns that
     nobody else speaks over for half their length or more (in overlap the exclusive view names one
-    voice: a stranger's backchannel inside an enrolled speaker's speech then carries that name)."""
+    voice: a stranger's backchannel inside an enrolled speaker's speech then carries that name).
+    `named` (a list) receives (recording, start, end, speaker, name) of each stranger's turn named."""
     enrolled = {p.speaker_id for p in prints}
     out: dict[str, Counter] = {}
     for rec in recordings:
@@ -304,21 +312,20 @@ def score(
                 c["right" if got == speaker else "unnamed" if got is None else "wrong"] += 1
             else:
                 c["named" if got is not None else "anonymous"] += 1
+                if got is not None and named is not None:
+                    named.append((rec, start, end, speaker, got))
     return out
 
 
 def named_strangers(recordings, prints, version, config, turn_config=None) -> None:
     """--verbose: every stranger's reference turn that got a name, and how much of it others speak over."""
-    enrolled = {p.speaker_id for p in prints}
-    for rec in recordings:
-        hyp, names = named_view(rec, prints, version, config, turn_config)
-        for start, end, speaker in rec.turns:
-            got = name_of(hyp, start, end, names) if end - start >= MIN_TURN_S else None
-            if speaker not in enrolled and got is not None:
-                print(
-                    f"  {rec.name:26s} {start:6.2f}-{end:6.2f} {speaker:24s} named {got} "
-                    f"(spoken over {overlapped_share(rec, start, end, speaker):.0%})"
-                )
+    named: list = []
+    score(recordings, prints, version, config, turn_config, named=named)
+    for rec, start, end, speaker, got in named:
+        print(
+            f"  {rec.name:26s} {start:6.2f}-{end:6.2f} {speaker:24s} named {got} "
+            f"(spoken over {overlapped_share(rec, start, end, speaker):.0%})"
+        )
 
 
 def explain(recordings, prints) -> None:

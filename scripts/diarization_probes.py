@@ -279,15 +279,17 @@ LINKAGE_THRESHOLDS = {
 }
 
 
+def with_clustering(params, **changes):
+    """PipelineParams `params` with those AhcParams fields changed."""
+    return dataclasses.replace(params, clustering=dataclasses.replace(params.clustering, **changes))
+
+
 def linkage(pipeline, cache, methods: dict[str, tuple[float, ...]], constrained_too: bool = True) -> None:
     base = pipeline.params
     for method, thresholds in methods.items():
         for constrained in (False, True) if constrained_too else (False,):
             for threshold in thresholds:
-                clustering = dataclasses.replace(
-                    base.clustering, method=method, threshold=threshold, constrained_assignment=constrained
-                )
-                params = dataclasses.replace(base, clustering=clustering)
+                params = with_clustering(base, method=method, threshold=threshold, constrained_assignment=constrained)
                 line = score(cache, with_params(pipeline, cache, params))
                 print(f"{method:8s} constrained {constrained!s:5s} threshold {threshold:4.2f}: {line}", flush=True)
     pipeline.params = base
@@ -295,8 +297,6 @@ def linkage(pipeline, cache, methods: dict[str, tuple[float, ...]], constrained_
 
 def concatenated(pipeline, files, settings: dict[str, dict]) -> None:
     """`settings`: label -> AhcParams fields that differ from the engine's."""
-    from scripts.bench_dev_diarization import file_errors
-
     gap = np.zeros(SR, np.float32)
     pieces, ref, offset = [], [], 0.0
     for name, audio, turns in files:
@@ -307,8 +307,7 @@ def concatenated(pipeline, files, settings: dict[str, dict]) -> None:
     cache = prepare(pipeline, [("concatenated", audio, ref)])
     base = pipeline.params
     for label, changes in settings.items():
-        clustering = dataclasses.replace(base.clustering, **changes)
-        hyp = cluster(pipeline, cache["concatenated"], dataclasses.replace(base, clustering=clustering))
+        hyp = cluster(pipeline, cache["concatenated"], with_clustering(base, **changes))
         found, n_ref, miss, fa, conf, total = file_errors(ref, hyp)
         print(
             f"{label:22s} {audio.size / SR:.0f} s: DER {100 * (miss + fa + conf) / total:5.1f}% "
@@ -337,7 +336,7 @@ def read_conversations(pipeline) -> None:
     cache = prepare(pipeline, [(r.name, r.audio, r.turns) for r in recordings if r.kind == "read"])
     base = pipeline.params
     for label, changes in OUTLIER_SETTINGS.items():
-        params = dataclasses.replace(base, clustering=dataclasses.replace(base.clustering, **changes))
+        params = with_clustering(base, **changes)
         per = {name: file_errors(c.ref, cluster(pipeline, c, params)) for name, c in cache.items()}
         off_by = [found - n_ref for found, n_ref, *_ in per.values()]
         print(
